@@ -1,0 +1,219 @@
+"""gmsh sessions and the tagged-model record every generator returns.
+
+A generator is a pure function ``build(params, domain) -> Geometry`` that runs inside
+:func:`gmsh_session`: it draws OpenCASCADE solids (in micrometres, see
+:data:`geom3d.params.MODEL_UNIT_M`), makes them conformal with ``occ.fragment``, and names every volume
+(region) and every surface (boundary) with a physical group. :func:`name_boundaries` does the naming
+the same way for every architecture:
+
+* a surface shared by the electrolyte and an electrode region is ``<electrode>_interface``;
+* any other surface is named by the architecture's ``outer`` callback from its bounding box
+  (``substrate``, ``top``, ``symmetry``, ``anode_collector`` ...).
+
+:func:`assert_all_tagged` then checks that every volume belongs to exactly one region and every
+surface to one boundary, so that no element can be left untagged.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import gmsh
+
+from .params import Domain
+
+ELECTRODES = ("anode", "cathode")
+
+
+class GeometryError(RuntimeError):
+    """The geometry kernel could not build or tag the model (a bug or a degenerate input)."""
+
+
+@contextlib.contextmanager
+def gmsh_session(verbose: bool = False, threads: int = 1) -> Iterator[None]:
+    """Initialise gmsh for one model and finalise it afterwards, whatever happens.
+
+    Parameters
+    ----------
+    verbose : bool
+        Let gmsh print its log to the terminal.
+    threads : int
+        gmsh threads; one thread gives reproducible meshes.
+    """
+    if gmsh.isInitialized():
+        raise GeometryError("a gmsh session is already open in this process; sessions never nest")
+    # interruptible=False: gmsh installs no signal handler, so Ctrl-C reaches Python and worker
+    # threads/processes can open sessions too.
+    gmsh.initialize(readConfigFiles=False, interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
+        gmsh.option.setNumber("General.Verbosity", 5 if verbose else 1)
+        gmsh.option.setNumber("General.NumThreads", threads)
+        gmsh.option.setNumber("Geometry.OCCParallel", 0)
+        gmsh.model.add("mb3d")
+        yield
+    finally:
+        gmsh.finalize()
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One electrode feature (a pillar, a wall, a grid line, a film) of the model.
+
+    Attributes
+    ----------
+    electrode : str
+        ``anode`` or ``cathode``.
+    x_m, y_m : float
+        Position of the feature's axis on the substrate plane, metres.
+    fraction : float
+        Fraction of the whole feature inside the modelled domain (1/8 for the corner pillar of a
+        square mirror cell, 1 in an array).
+    volumes : tuple of int
+        OCC volume tags of the feature.
+    edge : bool
+        True for a feature on the outer ring of a finite array.
+    """
+
+    electrode: str
+    x_m: float
+    y_m: float
+    fraction: float
+    volumes: tuple[int, ...]
+    edge: bool = False
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A tagged gmsh model (lives in the open gmsh session) and what the mesher needs to know of it.
+
+    Attributes
+    ----------
+    architecture : str
+    domain : Domain
+    regions : mapping of str to tuple of int
+        Region name (``electrolyte``, ``anode``, ``cathode``) -> OCC volume tags.
+    boundaries : mapping of str to tuple of int
+        Boundary name -> OCC surface tags; every surface of the model is in exactly one.
+    features : tuple of Feature
+    footprint_area_m2 : float
+        Projected area of the modelled domain on the substrate plane.
+    singular_edges : bool
+        True where an electrode has a sharp convex edge inside the electrolyte (primary current
+        density singular there: max and cov do not converge under refinement).
+    feature_surfaces : tuple of tuple of int
+        For each feature, its interface surfaces (filled by :func:`name_boundaries`).
+    """
+
+    architecture: str
+    domain: Domain
+    regions: Mapping[str, tuple[int, ...]]
+    boundaries: Mapping[str, tuple[int, ...]]
+    features: tuple[Feature, ...]
+    footprint_area_m2: float
+    singular_edges: bool
+    feature_surfaces: tuple[tuple[int, ...], ...] = field(default=())
+
+    @property
+    def interfaces(self) -> dict[str, tuple[int, ...]]:
+        """Electrode name -> its electrode|electrolyte interface surfaces."""
+        return {e: self.boundaries.get(f"{e}_interface", ()) for e in ELECTRODES}
+
+
+def bbox(dim: int, tag: int) -> tuple[float, float, float, float, float, float]:
+    """Bounding box (xmin, ymin, zmin, xmax, ymax, zmax) of an entity, model units."""
+    return gmsh.model.occ.getBoundingBox(dim, tag)
+
+
+def surfaces_of(volume: int) -> set[int]:
+    """Surface tags bounding an OCC volume."""
+    return {abs(t) for _, t in gmsh.model.getBoundary([(3, volume)], combined=False, oriented=False)}
+
+
+def name_boundaries(regions: Mapping[str, tuple[int, ...]],
+                    outer: Callable[[str, tuple[float, ...]], str],
+                    features: tuple[Feature, ...] = ()) -> tuple[dict[str, tuple[int, ...]],
+                                                                  tuple[tuple[int, ...], ...]]:
+    """Name every surface of the model (the OCC model must be synchronised).
+
+    Parameters
+    ----------
+    regions : mapping
+        Region name -> volume tags (must contain ``electrolyte``).
+    outer : callable
+        ``outer(region, bbox) -> name`` for a surface that bounds only ``region`` (or that lies
+        between two regions that are not electrolyte|electrode).
+    features : tuple of Feature
+        The interface surfaces of each feature are returned in the same order.
+
+    Returns
+    -------
+    boundaries : dict
+        Boundary name -> surface tags.
+    feature_surfaces : tuple
+        Interface surfaces of every feature.
+    """
+    owner: dict[int, list[str]] = {}
+    for region, vols in regions.items():
+        for v in vols:
+            for s in surfaces_of(v):
+                owner.setdefault(s, []).append(region)
+    names: dict[str, list[int]] = {}
+    for s, regs in sorted(owner.items()):
+        regs_set = set(regs)
+        if "electrolyte" in regs_set and len(regs_set) == 2:
+            (electrode,) = regs_set - {"electrolyte"}
+            name = f"{electrode}_interface"
+        elif len(regs) == 1:
+            name = outer(regs[0], bbox(2, s))
+        else:
+            raise GeometryError(f"surface {s} lies between regions {sorted(regs_set)}, "
+                                "which the model does not allow")
+        names.setdefault(name, []).append(s)
+    boundaries = {k: tuple(v) for k, v in names.items()}
+    feature_surfaces = []
+    for f in features:
+        iface = set(boundaries.get(f"{f.electrode}_interface", ()))
+        own = set().union(*(surfaces_of(v) for v in f.volumes)) if f.volumes else set()
+        feature_surfaces.append(tuple(sorted(own & iface)))
+    return boundaries, tuple(feature_surfaces)
+
+
+def add_physical_groups(regions: Mapping[str, tuple[int, ...]],
+                        boundaries: Mapping[str, tuple[int, ...]]) -> None:
+    """Create one named physical group per region (3D) and per boundary (2D)."""
+    for name, vols in regions.items():
+        tag = gmsh.model.addPhysicalGroup(3, list(vols))
+        gmsh.model.setPhysicalName(3, tag, name)
+    for name, surfs in boundaries.items():
+        tag = gmsh.model.addPhysicalGroup(2, list(surfs))
+        gmsh.model.setPhysicalName(2, tag, name)
+
+
+def assert_all_tagged() -> None:
+    """Every volume in exactly one physical group and every surface in exactly one; else raise."""
+    for dim, what in ((3, "volume"), (2, "surface")):
+        count: dict[int, int] = {tag: 0 for _, tag in gmsh.model.getEntities(dim)}
+        for _, ptag in gmsh.model.getPhysicalGroups(dim):
+            for e in gmsh.model.getEntitiesForPhysicalGroup(dim, ptag):
+                count[int(e)] += 1
+        bad = {t: c for t, c in count.items() if c != 1}
+        if bad:
+            raise GeometryError(f"{what}s not in exactly one physical group: {bad}")
+
+
+def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | tuple[int, ...]],
+           outer: Callable[[str, tuple[float, ...]], str], features: tuple[Feature, ...],
+           footprint_area_m2: float, singular_edges: bool) -> Geometry:
+    """Synchronise, name, tag and check a model; return its :class:`Geometry` record."""
+    gmsh.model.occ.synchronize()
+    regions_t = {k: tuple(sorted(v)) for k, v in regions.items() if len(v)}
+    boundaries, feature_surfaces = name_boundaries(regions_t, outer, features)
+    add_physical_groups(regions_t, boundaries)
+    assert_all_tagged()
+    return Geometry(architecture=architecture, domain=domain,
+                    regions=MappingProxyType(regions_t), boundaries=MappingProxyType(boundaries),
+                    features=features, footprint_area_m2=footprint_area_m2,
+                    singular_edges=singular_edges, feature_surfaces=feature_surfaces)

@@ -1,0 +1,149 @@
+"""Parameter records for the architectures.
+
+Every architecture declares a frozen dataclass of its geometry parameters. Each field carries, in its
+metadata, the unit users write it in (``um`` for lengths), its constraint in words and a one-line
+description, so that the case schema can convert and check user input and ``mb3d describe`` can print
+the table without a second source of truth.
+
+Values inside the dataclass are SI (lengths in metres). The gmsh model itself is drawn in micrometres
+(:data:`MODEL_UNIT_M`) because OpenCASCADE tolerances are absolute (about 1e-7 model units): a model
+drawn in metres would merge every sub-micrometre feature.
+
+A violated constraint raises :class:`ParameterError`, whose message is one line naming the key, the
+value (in the user's unit) and the rule.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Length of one gmsh model unit, in metres (the model is drawn in micrometres).
+MODEL_UNIT_M = 1e-6
+
+#: Display units: name -> SI factor (value_SI = value_display * factor).
+UNITS = {"um": 1e-6, "": 1.0}
+
+
+class ParameterError(ValueError):
+    """A parameter breaks its rule; the message names the key, the value and the rule.
+
+    Parameters
+    ----------
+    key : str
+        Dotted key as the user wrote it (``geometry.pitch``).
+    value : Any
+        The offending value, in the user's unit.
+    rule : str
+        The rule in words (``must be > 0``).
+    """
+
+    def __init__(self, key: str, value: Any, rule: str):
+        self.key, self.value, self.rule = key, value, rule
+        super().__init__(f"{key} = {_fmt(value)}: {rule}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def length(default: float | None, doc: str, rule: str = "> 0") -> Any:
+    """A length field (SI metres inside; micrometres in the case file). ``default`` is in um."""
+    meta = {"unit": "um", "doc": doc, "rule": rule}
+    if default is None:
+        return field(default=None, metadata=meta)
+    return field(default=default * UNITS["um"], metadata=meta)
+
+
+def choice(default: str, options: tuple[str, ...], doc: str) -> Any:
+    """A field that takes one of ``options``."""
+    return field(default=default, metadata={"unit": None, "doc": doc, "options": options,
+                                            "rule": "one of " + ", ".join(options)})
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One geometry key as `mb3d describe` prints it."""
+
+    name: str
+    unit: str | None
+    default: Any          # in display units (um), or None when it follows from other keys
+    rule: str
+    doc: str
+    options: tuple[str, ...] | None = None
+
+    def to_si(self, value: float) -> float:
+        return value * UNITS[self.unit or ""]
+
+
+@dataclass(frozen=True)
+class Params:
+    """Base of every architecture's parameter record: validation hooks and introspection."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            opts = f.metadata.get("options")
+            if opts is not None:
+                if value not in opts:
+                    raise ParameterError(f"geometry.{f.name}", value, f.metadata["rule"])
+            elif f.metadata.get("unit") == "um" and value is not None:
+                if not (value > 0) or value != value or value == float("inf"):
+                    raise ParameterError(f"geometry.{f.name}", self.show(f.name), "must be a finite length > 0")
+        self.check()
+
+    def check(self) -> None:
+        """Cross-field rules of the architecture; raise :class:`ParameterError`."""
+
+    def show(self, name: str) -> Any:
+        """Value of field ``name`` in its display unit (um for lengths)."""
+        f = {f.name: f for f in dataclasses.fields(self)}[name]
+        value = getattr(self, name)
+        unit = f.metadata.get("unit")
+        if unit and value is not None:
+            return value / UNITS[unit]
+        return value
+
+    def fail(self, name: str, rule: str) -> None:
+        """Raise a :class:`ParameterError` for field ``name``."""
+        raise ParameterError(f"geometry.{name}", self.show(name), rule)
+
+    @classmethod
+    def describe(cls) -> list[FieldInfo]:
+        """Field table: name, unit, default (display units), rule and description."""
+        out = []
+        for f in dataclasses.fields(cls):
+            unit = f.metadata.get("unit")
+            default = f.default
+            if unit and default is not None:
+                default = round(default / UNITS[unit], 12)
+            out.append(FieldInfo(f.name, unit, default, f.metadata.get("rule", ""),
+                                 f.metadata.get("doc", ""), f.metadata.get("options")))
+        return out
+
+    def display(self) -> dict[str, Any]:
+        """All fields in display units, as a case file would write them."""
+        return {f.name: self.show(f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What part of the structure is modelled.
+
+    ``unit_cell``: the smallest cell of the infinite array bounded by mirror planes.
+    ``array``: a finite chip of ``nx`` x ``ny`` repeat units with a margin of half a pitch.
+    """
+
+    kind: str = "unit_cell"
+    nx: int = 1
+    ny: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("unit_cell", "array"):
+            raise ParameterError("domain", self.kind, "one of unit_cell, array")
+        for name in ("nx", "ny"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ParameterError(f"array.{name}", v, "must be an integer >= 1")

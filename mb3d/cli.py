@@ -1,0 +1,235 @@
+"""Command line: ``mb3d run | validate | list | describe | materials``.
+
+Exit codes: 0 success; 2 bad input (one line on stderr naming the key, the value and the rule; no
+output written); 1 a failure while running (geometry kernel, mesher or solver), also one line.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def headline(record: Any) -> Table:
+    """The headline metrics of a results record as a table."""
+    g, s, m = record["geometry"], record["solution"], record["mesh"]
+    t = Table(title=f"{record['case']['name']}  ({record['architecture']}, {record['case']['domain']})",
+              show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("anode", justify="right")
+    t.add_column("cathode", justify="right")
+    t.add_row("interface area gain", _fmt(g["area_gain"]["anode"]), _fmt(g["area_gain"]["cathode"]))
+    t.add_row("capacity by electrode (uAh/cm2)", _fmt(g["capacity_by_electrode_uAh_cm2"]["anode"]),
+              _fmt(g["capacity_by_electrode_uAh_cm2"]["cathode"]))
+    cd = s["current_density_mA_cm2"]
+    t.add_row("mean current density (mA/cm2)", _fmt(cd["anode"]["mean"]), _fmt(cd["cathode"]["mean"]))
+    t.add_row("cov of current density", _fmt(cd["anode"]["cov"]), _fmt(cd["cathode"]["cov"]))
+    t.add_row("p95/p05 of current density", _fmt(cd["anode"]["p95_over_p05"]), _fmt(cd["cathode"]["p95_over_p05"]))
+    if "edge_over_interior_current" in s:
+        r = s["edge_over_interior_current"]
+        t.add_row("edge / interior pillar current", _fmt(r.get("anode")), _fmt(r.get("cathode")))
+    t.add_section()
+    rows = [
+        ("footprint (um2)", g["footprint_area_um2"]),
+        ("capacity (uAh/cm2)", g["capacity_uAh_cm2"]),
+        ("energy (uWh/cm2)", g["energy_uWh_cm2"]),
+        ("current (A)", s["current_A"]),
+        ("ASR (ohm cm2)", s["asr_ohm_cm2"]),
+        ("planar-equivalent ASR (ohm cm2)", s["planar_equivalent"]["asr_ohm_cm2"]),
+        ("ASR gain vs planar", s["asr_gain_vs_planar"]),
+        ("tetrahedra / DOFs", f"{m['n_tetrahedra']} / {m['n_dofs']} (P{m['element_order']})"),
+        ("wall time (s)", record["timing_s"]["total"]),
+    ]
+    for name, v in rows:
+        t.add_row(name, _fmt(v), "")
+    return t
+
+
+def _load(args: argparse.Namespace):
+    from .case import load_case_file  # noqa: PLC0415
+
+    return load_case_file(args.case, args.set)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .outputs import write_outputs  # noqa: PLC0415
+    from .pipeline import run_case  # noqa: PLC0415
+
+    case = _load(args)
+    out_dir = Path(args.out) if args.out else Path("out") / case.name
+    t0 = time.perf_counter()
+    if args.quiet:
+        result = run_case(case, verbose=args.verbose)
+    else:
+        with err.status(f"[bold]{case.name}[/]: starting") as status:
+            def progress(stage: str) -> None:
+                status.update(f"[bold]{case.name}[/]: {stage} ({time.perf_counter() - t0:.1f} s)")
+            result = run_case(case, verbose=args.verbose, progress=progress)
+    write_outputs(result, out_dir)
+    if not args.quiet:
+        out.print(headline(result.record))
+        if result.record["solution"].get("singular_edges"):
+            out.print("[yellow]note:[/] sharp electrode edges: the primary current density is singular "
+                      "there; max, max/min and cov do not converge under refinement (percentiles, current "
+                      "and ASR do).")
+    out.print(f"wrote {out_dir}/results.json, solution.vtu, interfaces.vtu")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import yaml  # noqa: PLC0415
+
+    case = _load(args)
+    out.print(f"ok: {args.case}: {case.name} ({case.architecture.name}, {case.domain.kind}), "
+              f"case hash {case.hash()[:12]}")
+    if args.show:
+        out.print(yaml.safe_dump(case.normalized(), sort_keys=False), end="")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from geom3d import registry  # noqa: PLC0415
+    from solvers.materials import library  # noqa: PLC0415
+
+    t = Table(title="architectures", header_style="bold")
+    t.add_column("name")
+    t.add_column("domains")
+    t.add_column("summary")
+    for a in registry.ARCHITECTURES.values():
+        t.add_row(a.name, ", ".join(a.domains), a.summary)
+    out.print(t)
+    lib = library()
+    for kind in ("electrolyte", "electrode", "other"):
+        names = [n for n, m in lib.items() if m.kind == kind]
+        out.print(f"[bold]{kind}s[/]: " + ", ".join(names))
+    out.print("details: mb3d describe ARCH, mb3d materials [NAME]")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from geom3d import registry  # noqa: PLC0415
+    from .case import CaseError  # noqa: PLC0415
+
+    try:
+        arch = registry.get(args.architecture)
+    except KeyError as exc:
+        raise CaseError(f"architecture = {args.architecture!r}: unknown; known: "
+                        f"{', '.join(registry.ARCHITECTURES)}") from exc
+    out.print(f"[bold]{arch.name}[/]: {arch.summary}")
+    out.print(f"domains: {', '.join(arch.domains)}")
+    t = Table(title="geometry keys", header_style="bold")
+    for col in ("key", "unit", "default", "constraint", "description"):
+        t.add_column(col)
+    for f in arch.params.describe():
+        default = "(see description)" if f.default is None else _fmt(f.default, 6)
+        t.add_row(f.name, f.unit or "-", default, f.rule, f.doc)
+    out.print(t)
+    out.print(arch.doc.strip())
+    return 0
+
+
+def cmd_materials(args: argparse.Namespace) -> int:
+    from solvers.materials import PROPERTIES, library  # noqa: PLC0415
+    from .case import CaseError  # noqa: PLC0415
+
+    lib = library()
+    if args.name:
+        if args.name not in lib:
+            raise CaseError(f"material = {args.name!r}: unknown; known: {', '.join(lib)}")
+        m = lib[args.name]
+        out.print(f"[bold]{m.name}[/] ({m.kind}) " + "; ".join(f"{k}: {v}" for k, v in m.info.items()))
+        t = Table(header_style="bold")
+        for col in ("property", "value", "unit", "source"):
+            t.add_column(col, overflow="fold")
+        shown = m.display()
+        for k, v in shown.items():
+            t.add_row(k, _fmt(v, 6), PROPERTIES[m.kind][k][0] or "-", m.sources.get(k, "default"))
+        out.print(t)
+        return 0
+    for kind in ("electrolyte", "electrode", "other"):
+        keys = list(PROPERTIES[kind])
+        t = Table(title=f"{kind}s (units: " + ", ".join(f"{k} {PROPERTIES[kind][k][0] or '-'}" for k in keys)
+                  + ")", header_style="bold")
+        t.add_column("name")
+        for k in keys:
+            t.add_column(k.replace("_", " "), justify="right")
+        for m in lib.values():
+            if m.kind == kind:
+                d = m.display()
+                t.add_row(m.name, *(_fmt(d.get(k), 4) for k in keys))
+        out.print(t)
+    out.print("sources: mb3d materials NAME")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mb3d", description="Design 3D all-solid-state thin-film microbatteries.")
+    p.add_argument("--version", action="version", version=f"mb3d {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def case_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("case", help="case YAML file")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a case key, e.g. --set geometry.pitch=40 --set 'physics.voltage=0.2 V'")
+
+    r = sub.add_parser("run", help="run a case: results.json, solution.vtu, interfaces.vtu")
+    case_args(r)
+    r.add_argument("--out", help="output folder (default out/<name>/)")
+    r.add_argument("--verbose", action="store_true", help="show gmsh's log")
+    r.add_argument("--quiet", action="store_true", help="no progress and no table")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a case without running it")
+    case_args(v)
+    v.add_argument("--show", action="store_true", help="print the normalised case")
+    v.set_defaults(func=cmd_validate)
+    sub.add_parser("list", help="list architectures and materials").set_defaults(func=cmd_list)
+    d = sub.add_parser("describe", help="geometry keys of an architecture")
+    d.add_argument("architecture")
+    d.set_defaults(func=cmd_describe)
+    m = sub.add_parser("materials", help="the materials library, or one material with its sources")
+    m.add_argument("name", nargs="?")
+    m.set_defaults(func=cmd_materials)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mb3d`` console script."""
+    args = parser().parse_args(argv)
+    from geom3d import GeometryError, ParameterError  # noqa: PLC0415
+    from solvers.fem import SolverError  # noqa: PLC0415
+    from solvers.units import QuantityError  # noqa: PLC0415
+    from .case import CaseError  # noqa: PLC0415
+
+    try:
+        return args.func(args)
+    except (CaseError, ParameterError, QuantityError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    except (GeometryError, SolverError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

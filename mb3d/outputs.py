@@ -1,0 +1,82 @@
+"""Writing a run's outputs atomically: results.json, solution.vtu, interfaces.vtu.
+
+Every file is written to a temporary name in the output folder and renamed into place, so a reader
+never sees a half-written file and a failed run leaves no partial output. The output folder is created
+only when the outputs are written, after the run succeeded.
+
+VTU contents (open in ParaView): coordinates in micrometres;
+``solution.vtu``: tetrahedra with cell data ``region_id`` (ids in results.json ``mesh.region_ids``) and
+``current_density_mA_cm2`` (vector), point data ``potential_V``;
+``interfaces.vtu``: interface triangles with ``normal_current_density_mA_cm2`` (discharge sign: out of
+the anode, into the cathode), ``electrode_id`` (1 anode, 2 cathode) and ``feature_id`` (pillar index in
+arrays, -1 otherwise).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .pipeline import RunResult
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(obj, dict) or hasattr(obj, "items"):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def results_json(record: Any) -> str:
+    """The results record as JSON text."""
+    return json.dumps(_clean(record), indent=2, allow_nan=False) + "\n"
+
+
+def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
+    """Write results.json, solution.vtu and interfaces.vtu into ``out_dir``; return the paths."""
+    import meshio  # noqa: PLC0415  (only runs that write pay for it)
+
+    out = Path(out_dir)
+    mesh, f = result.mesh, result.fields
+    pts_um = mesh.points_m * 1e6
+    sol = meshio.Mesh(pts_um, [("tetra", mesh.tets)],
+                      point_data={"potential_V": f.potential_V},
+                      cell_data={"region_id": [mesh.tet_region.astype(np.int32)],
+                                 "current_density_mA_cm2": [f.current_density_A_m2 * 0.1]})
+    used = np.unique(f.interface_tris)
+    remap = np.full(len(pts_um), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    ifc = meshio.Mesh(pts_um[used], [("triangle", remap[f.interface_tris])],
+                      cell_data={"normal_current_density_mA_cm2": [f.interface_j_A_m2 * 0.1],
+                                 "electrode_id": [f.interface_electrode.astype(np.int32)],
+                                 "feature_id": [f.interface_feature.astype(np.int32)]})
+    paths = [out / "solution.vtu", out / "interfaces.vtu", out / "results.json"]
+    atomic_write(paths[0], lambda p: meshio.write(p, sol, file_format="vtu"))
+    atomic_write(paths[1], lambda p: meshio.write(p, ifc, file_format="vtu"))
+    atomic_write(paths[2], lambda p: p.write_text(results_json(result.record)))
+    return paths

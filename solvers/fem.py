@@ -1,0 +1,133 @@
+"""scikit-fem plumbing: meshes from arrays, facet look-up, the Laplace form and a linear solver.
+
+The geometry side hands over plain arrays (nodes in metres, tetrahedra, boundary triangles); this
+module builds :class:`skfem.MeshTet` objects from them without files, finds the mesh facets of given
+triangles with a vectorised key match, and solves symmetric positive definite systems either directly
+(SuperLU, small systems) or by conjugate gradients preconditioned with smoothed-aggregation algebraic
+multigrid (pyamg), checking convergence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from skfem import BilinearForm, MeshTet
+from skfem.helpers import dot, grad
+
+#: Systems with at most this many unknowns are solved directly when ``method="auto"``.
+DIRECT_LIMIT = 5_000
+
+
+class SolverError(RuntimeError):
+    """The linear or nonlinear solver did not converge; the message says how far it got."""
+
+
+@BilinearForm
+def laplace(u, v, w):
+    """sigma grad u . grad v (sigma: scalar or per-element coefficient ``w.sigma``)."""
+    return w.sigma * dot(grad(u), grad(v))
+
+
+def submesh(points: np.ndarray, tets: np.ndarray, mask: np.ndarray) -> tuple[MeshTet, np.ndarray]:
+    """The mesh of the tetrahedra selected by ``mask``, with its nodes renumbered.
+
+    Parameters
+    ----------
+    points : ndarray (n, 3)
+        All node coordinates, metres.
+    tets : ndarray (m, 4)
+    mask : ndarray (m,) of bool
+
+    Returns
+    -------
+    mesh : MeshTet
+    nodes : ndarray
+        Global index of every submesh node (``points[nodes] == mesh.p.T``).
+    """
+    sel = tets[mask]
+    nodes, local = np.unique(sel, return_inverse=True)
+    mesh = MeshTet(np.ascontiguousarray(points[nodes].T), np.ascontiguousarray(local.reshape(-1, 4).T))
+    return mesh, nodes
+
+
+def _keys(tri: np.ndarray, n: int) -> np.ndarray:
+    tri = np.sort(tri, axis=1).astype(np.int64)
+    return (tri[:, 0] * n + tri[:, 1]) * n + tri[:, 2]
+
+
+def find_facets(mesh: MeshTet, tris: np.ndarray) -> np.ndarray:
+    """Indices of the mesh facets whose nodes are the rows of ``tris`` (submesh numbering).
+
+    Raises
+    ------
+    ValueError
+        If a triangle is not a facet of the mesh.
+    """
+    if len(tris) == 0:
+        return np.zeros(0, dtype=np.int64)
+    n = mesh.p.shape[1]
+    if n >= 2 ** 21:  # keys would overflow int64; fall back to a row-wise unique
+        both = np.vstack([np.sort(mesh.facets.T, axis=1), np.sort(tris, axis=1)])
+        _, inv = np.unique(both, axis=0, return_inverse=True)
+        fk, tk = inv[: mesh.facets.shape[1]], inv[mesh.facets.shape[1]:]
+    else:
+        fk, tk = _keys(mesh.facets.T, n), _keys(tris, n)
+    order = np.argsort(fk)
+    pos = np.searchsorted(fk, tk, sorter=order).clip(0, len(fk) - 1)
+    idx = order[pos]
+    if not np.array_equal(fk[idx], tk):
+        raise ValueError(f"{int((fk[idx] != tk).sum())} boundary triangles are not facets of the mesh")
+    return idx
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """How a linear system was solved."""
+
+    method: str
+    n: int
+    iterations: int
+    relative_residual: float
+
+
+def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float = 1e-10,
+              maxiter: int = 1000) -> tuple[np.ndarray, SolveInfo]:
+    """Solve the symmetric positive definite system ``A x = b``.
+
+    Parameters
+    ----------
+    A : sparse matrix (n, n)
+    b : ndarray (n,)
+    method : {"auto", "direct", "amg-cg"}
+        ``auto``: direct up to :data:`DIRECT_LIMIT` unknowns, AMG-preconditioned CG above.
+    rtol : float
+        Relative residual ``||b - A x|| / ||b||`` required of the iterative solver.
+    maxiter : int
+
+    Returns
+    -------
+    x : ndarray
+    info : SolveInfo
+    """
+    n = A.shape[0]
+    nb = float(np.linalg.norm(b))
+    if nb == 0.0:
+        return np.zeros(n), SolveInfo("trivial", n, 0, 0.0)
+    if method == "direct" or (method == "auto" and n <= DIRECT_LIMIT):
+        x = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A").solve(b)
+        res = float(np.linalg.norm(b - A @ x)) / nb
+        return x, SolveInfo("direct", n, 1, res)
+    if method not in ("auto", "amg-cg"):
+        raise ValueError(f"unknown linear solver {method!r}")
+    import pyamg  # noqa: PLC0415  (imported on demand: small cases never pay for it)
+
+    ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="symmetric", max_coarse=500)
+    residuals: list[float] = []
+    x = ml.solve(b, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
+    res = float(np.linalg.norm(b - A @ x)) / nb
+    if not res <= 10 * rtol:
+        raise SolverError(f"AMG-CG did not converge: relative residual {res:.2e} after "
+                          f"{len(residuals) - 1} iterations (wanted {rtol:.0e})")
+    return x, SolveInfo("amg-cg", n, len(residuals) - 1, res)

@@ -1,0 +1,97 @@
+"""Quantities with units, parsed by pint.
+
+Case files and the materials library write quantities as strings with units (``"2.3 uS/cm"``,
+``"500 nm"``, ``"25 degC"``) or as bare numbers in a documented default unit. :func:`to_si` converts
+either to a float in SI base units and checks the dimension. The registry adds the compact area and
+volume spellings used in electrochemistry (``cm2``, ``cm3``, ``um2`` ...) as unit definitions.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import pint
+
+
+class QuantityError(ValueError):
+    """A value that is not a quantity of the expected dimension; the message is one line."""
+
+    def __init__(self, key: str, value: Any, rule: str):
+        self.key, self.value, self.rule = key, value, rule
+        shown = repr(value) if isinstance(value, str) else value
+        super().__init__(f"{key} = {shown}: {rule}")
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """The shared unit registry (offset units such as degC convert to kelvin on arithmetic)."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for p in ("m", "cm", "mm", "um", "nm"):
+        ureg.define(f"{p}2 = {p} ** 2")
+        ureg.define(f"{p}3 = {p} ** 3")
+    return ureg
+
+
+def to_si(value: Any, unit: str, key: str, *, alt: tuple[str, ...] = ()) -> float:
+    """Convert a number (in ``unit``) or a string with a unit to SI base units.
+
+    Parameters
+    ----------
+    value : float or str
+        ``40`` (read in ``unit``) or ``"40 um"``.
+    unit : str
+        Default unit and expected dimension, e.g. ``"um"``, ``"S/cm"``, ``"degC"``, ``"eV"``.
+    key : str
+        Dotted key for error messages.
+    alt : tuple of str
+        Other accepted units of a different dimension, converted by a fixed rule
+        (``"kJ/mol"`` for activation energies: divided by the Avogadro constant).
+
+    Returns
+    -------
+    float
+        Value in SI base units (m, S/m, K, J, A/m^2, ...).
+    """
+    ureg = registry()
+    if isinstance(value, bool) or value is None:
+        raise QuantityError(key, value, f"must be a number (in {unit}) or a string with a unit")
+    try:
+        if isinstance(value, (int, float)):
+            q = ureg.Quantity(float(value), unit)
+        elif isinstance(value, str):
+            q = ureg.Quantity(value.strip().replace("µ", "u").replace("μ", "u"))
+            if not isinstance(q, pint.Quantity):
+                q = ureg.Quantity(float(q), unit)
+            elif q.dimensionless and not ureg.Quantity(1, unit).dimensionless:
+                q = ureg.Quantity(float(q.magnitude), unit)
+        else:
+            raise QuantityError(key, value, f"must be a number (in {unit}) or a string with a unit")
+    except pint.errors.UndefinedUnitError as exc:
+        raise QuantityError(key, value, f"unknown unit {', '.join(map(str, exc.unit_names))!r}; expected a quantity in {unit}") from None
+    except (pint.errors.DefinitionSyntaxError, ValueError, TypeError, AttributeError, AssertionError):
+        raise QuantityError(key, value, f"not a quantity; expected e.g. '1 {unit}'") from None
+    target = ureg.Quantity(1, unit)
+    if q.dimensionality == target.dimensionality:
+        out = q.to_base_units().magnitude
+    else:
+        for a in alt:
+            if q.dimensionality == ureg.Quantity(1, a).dimensionality:
+                out = (q / ureg.Quantity(1, "avogadro_constant")).to_base_units().magnitude
+                break
+        else:
+            raise QuantityError(key, value, f"wrong dimension: expected a quantity in {unit}"
+                                + "".join(f" or {a}" for a in alt))
+    out = float(out)
+    if not math.isfinite(out):
+        raise QuantityError(key, value, "must be finite")
+    return out
+
+
+def from_si(value: float, unit: str) -> float:
+    """Express an SI value in ``unit`` (the inverse of :func:`to_si` for numbers)."""
+    ureg = registry()
+    base = ureg.Quantity(1, unit).to_base_units()
+    if unit in ("degC",):
+        return float(ureg.Quantity(value, "kelvin").to("degC").magnitude)
+    return float(value / base.magnitude)
