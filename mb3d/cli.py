@@ -221,13 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CaseError, ParameterError, QuantityError) as exc:
-        err.print(f"error: {exc}", markup=False)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except (GeometryError, SolverError) as exc:
-        err.print(f"error: {exc}", markup=False)
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        print("interrupted", file=sys.stderr)
         return 130
 
 

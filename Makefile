@@ -1,0 +1,32 @@
+# mb3d: `make demo` runs the square pillar cell, `make test` runs the test suite.
+# Both create .venv (Python 3.11+) and install mb3d with its dependencies first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test test-fast bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@bash .ci/sysdeps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_unit_cell.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache *.egg-info

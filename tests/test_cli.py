@@ -1,0 +1,122 @@
+"""The command line as a user runs it: run, validate, list, describe, materials, bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parent.parent
+GOOD = {
+    "name": "cli-pillars", "architecture": "interdigitated_pillars",
+    "geometry": {"pitch": 40, "anode_radius": 10, "cathode_radius": 10, "height": 10},
+    "mesh": {"size": 5.0, "interface_size": 2.5},
+}
+
+
+def mb3d(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mb3d.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd or ROOT)
+
+
+def write_case(tmp_path, raw, name="case.yaml"):
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(raw))
+    return p
+
+
+def test_run_writes_outputs_and_set_overrides(tmp_path):
+    case = write_case(tmp_path, GOOD)
+    out = tmp_path / "out"
+    r = mb3d("run", case, "--out", out, "--set", "geometry.pitch=45", "--set", "physics.voltage=200 mV")
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in out.iterdir()} == {"results.json", "solution.vtu", "interfaces.vtu"}
+    rec = json.loads((out / "results.json").read_text())
+    assert rec["case"]["geometry"]["pitch"] == 45.0
+    assert rec["solution"]["voltage_V"] == pytest.approx(0.2)
+    assert "ASR" in r.stdout and "capacity" in r.stdout
+    import meshio
+    sol = meshio.read(out / "solution.vtu")
+    assert set(sol.point_data) == {"potential_V"}
+    assert set(sol.cell_data) == {"region_id", "current_density_mA_cm2"}
+    ifc = meshio.read(out / "interfaces.vtu")
+    assert "normal_current_density_mA_cm2" in ifc.cell_data
+
+
+def test_default_out_dir(tmp_path):
+    case = write_case(tmp_path, dict(GOOD, name="named-run"))
+    r = mb3d("run", case, "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "named-run" / "results.json").exists()
+
+
+def test_validate_list_describe_materials(tmp_path):
+    r = mb3d("validate", write_case(tmp_path, GOOD), "--show")
+    assert r.returncode == 0 and "ok:" in r.stdout and "electrolyte_height: 10.0" in r.stdout
+    r = mb3d("list")
+    assert r.returncode == 0 and "interdigitated_pillars" in r.stdout and "LiPON" in r.stdout
+    r = mb3d("describe", "interdigitated_pillars")
+    assert r.returncode == 0
+    for key in ("lattice", "pitch", "anode_radius", "electrolyte_height", "um"):
+        assert key in r.stdout
+    r = mb3d("materials")
+    assert r.returncode == 0 and "Li7P3S11" in r.stdout
+    r = mb3d("materials", "LiPON")
+    assert r.returncode == 0 and "source" in r.stdout
+
+
+BAD = [
+    ({"geometry": {"pitch": -40}}, "geometry.pitch = -40: must be a finite length > 0"),
+    ({"geometry": {"pitch": "40 V"}}, "geometry.pitch = '40 V': wrong dimension"),
+    ({"geometry": {"pitchh": 40}}, "geometry.pitchh: unknown key for interdigitated_pillars"),
+    ({"geometry": {"anode_radius": 25, "cathode_radius": 20}}, "pillars overlap or touch"),
+    ({"geometry": {"anode_radius": 20, "cathode_radius": 20}}, "pillars overlap or touch"),
+    ({"geometry": {"electrolyte_height": 5}}, "geometry.electrolyte_height = 5: must be >= geometry.height"),
+    ({"geometry": {"lattice": "hexagonal"}}, "geometry.lattice = 'hexagonal': one of square, triangular"),
+    ({"colour": "red"}, "colour: unknown key (allowed: name, architecture"),
+    ({"physics": {"voltage": "0.1 m"}}, "physics.voltage = '0.1 m': wrong dimension"),
+    ({"physics": {"temperature": "twenty"}}, "physics.temperature = 'twenty'"),
+    ({"mesh": {"order": 3}}, "mesh.order = 3"),
+    ({"mesh": {"size": 0}}, "mesh.size = 0: must be > 0"),
+    ({"architecture": "sponge-cake"}, "architecture = 'sponge-cake': unknown"),
+    ({"materials": {"electrolyte": "unobtainium"}}, "materials.electrolyte = 'unobtainium': unknown electrolyte"),
+    ({"materials": {"electrolyte": {"base": "LiPON", "conductivity": "1 V"}}},
+     "materials.electrolyte.conductivity = '1 V': wrong dimension"),
+    ({"domain": "galaxy"}, "domain = 'galaxy'"),
+    ({"array": {"nx": 2, "ny": 2}}, "array: only allowed with domain: array"),
+    ({"geometry": {"shape": "square", "lattice": "triangular"}}, "square pillars need lattice: square"),
+    ({"physics": {"model": "secondary"}}, "physics.model = 'secondary': only 'primary'"),
+]
+
+
+@pytest.mark.parametrize("change,message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_input_one_line_exit_2_no_output(tmp_path, change, message):
+    raw = json.loads(json.dumps(GOOD))
+    for k, v in change.items():
+        if isinstance(v, dict) and isinstance(raw.get(k), dict):
+            raw[k].update(v)
+        else:
+            raw[k] = v
+    out = tmp_path / "out"
+    r = mb3d("run", write_case(tmp_path, raw), "--out", out)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    p = tmp_path / "broken.yaml"
+    p.write_text("name: x\ngeometry: {pitch: 40\n")
+    r = mb3d("validate", p)
+    assert r.returncode == 2 and "invalid YAML" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = mb3d("validate", tmp_path / "nope.yaml")
+    assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_bad_set_override(tmp_path):
+    r = mb3d("validate", write_case(tmp_path, GOOD), "--set", "geometry.pitch")
+    assert r.returncode == 2 and "KEY=VALUE" in r.stderr
