@@ -1,0 +1,81 @@
+"""Geometry and mesh plumbing: tags, hand-over, reproducibility, facet matching, sessions."""
+import numpy as np
+import pytest
+
+from geom3d import Domain, GeometryError, exact_metrics, gmsh_session, mesh_geometry, registry
+from solvers.fem import find_facets, submesh
+
+
+def build(arch="interdigitated_pillars", domain=Domain(), **kw):
+    a = registry.get(arch)
+    with gmsh_session():
+        geo = a.build(a.params(**kw), domain)
+        gm = exact_metrics(geo)
+        mesh = mesh_geometry(geo, 4e-6, 1.5e-6)
+    return geo, gm, mesh
+
+
+def test_every_element_tagged_and_interfaces_are_facets():
+    geo, _, mesh = build(electrolyte_height=60e-6)
+    assert set(mesh.region_names) == {"electrolyte", "anode", "cathode"}
+    assert len(mesh.tet_region) == len(mesh.tets)
+    assert set(np.unique(mesh.tet_region)) == {0, 1, 2}
+    assert {"anode_interface", "cathode_interface", "substrate", "top", "symmetry",
+            "anode_collector", "cathode_collector"} == set(mesh.boundary_tris)
+    emesh, nodes = submesh(mesh.points_m, mesh.tets, mesh.region_mask("electrolyte"))
+    for e in ("anode", "cathode"):
+        tris = np.searchsorted(nodes, mesh.boundary_tris[f"{e}_interface"])
+        f = find_facets(emesh, tris)
+        assert len(np.unique(f)) == len(tris)
+        assert np.isin(f, emesh.boundary_facets()).all()
+        # the faceted interface area converges to the exact one
+        p = emesh.p[:, emesh.facets[:, f]]
+        area = 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0], axis=0), axis=0).sum()
+        assert area == pytest.approx(exact_metrics_area(geo, e), rel=2e-2)
+    assert mesh.min_quality > 0.05
+
+
+def exact_metrics_area(geo, e):
+    with gmsh_session():
+        a = registry.get(geo.architecture)
+        g2 = a.build(a.params(electrolyte_height=60e-6), geo.domain)
+        return exact_metrics(g2).interface_area_m2[e]
+
+
+def test_mesh_is_reproducible_and_sessions_do_not_share_state():
+    _, _, m1 = build()
+    _, _, other = build(pitch=30e-6, anode_radius=5e-6, cathode_radius=5e-6)
+    _, _, m2 = build()
+    assert np.array_equal(m1.tets, m2.tets) and np.array_equal(m1.points_m, m2.points_m)
+    assert len(other.tets) != len(m1.tets)
+
+
+def test_sessions_never_nest():
+    with gmsh_session():
+        with pytest.raises(GeometryError, match="already open"):
+            with gmsh_session():
+                pass
+
+
+def test_array_features_and_edges():
+    geo, gm, mesh = build(domain=Domain("array", 3, 2), height=10e-6)
+    assert len(geo.features) == 6
+    assert sum(f.edge for f in geo.features) == 6  # a 3 x 2 array is all edge
+    assert sorted(f.electrode for f in geo.features) == ["anode"] * 3 + ["cathode"] * 3
+    feats = mesh.boundary_feature["anode_interface"]
+    assert set(np.unique(feats)) == {k for k, f in enumerate(geo.features) if f.electrode == "anode"}
+    assert gm.footprint_area_m2 == pytest.approx(3 * 40e-6 * 2 * 40e-6)
+
+
+def test_triangular_array_sublattices():
+    a = registry.get("interdigitated_pillars")
+    p = a.params(lattice="triangular")
+    _, sites = p.array_sites(6, 6)
+    cath = [(x, y) for e, x, y, _ in sites if e == "cathode"]
+    assert len(cath) == 12
+    for e, x, y, _ in sites:  # every cathode's nearest neighbours are anodes
+        if e != "cathode":
+            continue
+        for e2, x2, y2, _ in sites:
+            if abs(np.hypot(x2 - x, y2 - y) - p.pitch) < 1e-9:
+                assert e2 == "anode"
