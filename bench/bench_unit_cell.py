@@ -104,6 +104,8 @@ def run_child(token: str, order: int) -> dict:
 
 
 def machine() -> str:
+    """One line: nproc (CPUs this process may use), CPU model, Python version."""
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -112,7 +114,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"Machine: nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()} "
+    return (f"Machine: nproc {nproc}, {cpu}, Python {platform.python_version()} "
             f"({platform.system()} {platform.machine()})")
 
 
