@@ -236,10 +236,9 @@ def _fmt_value(v: Any) -> str:
 def _pydantic_message(err: ValidationError) -> str:
     errors = err.errors()
     e = errors[0]
-    loc = ".".join(str(p) for p in e["loc"] if not isinstance(p, int) or True)
-    # union members appear in loc as type names: drop them
-    loc = ".".join(p for p in loc.split(".") if p not in ("str", "dict[str,any]", "float", "int")
-                   and not p.startswith("function-") and not p.startswith("constrained-"))
+    # pydantic puts the member type of a union in loc ("str", "dict[str,any]"): keep only keys
+    loc = ".".join(str(p) for p in e["loc"]
+                   if isinstance(p, int) or re.fullmatch(r"[A-Za-z_]\w*", str(p)) and p not in ("str", "int", "float"))
     typ, msg = e["type"], e["msg"]
     if typ == "extra_forbidden":
         parent = e["loc"][:-1]
@@ -252,6 +251,9 @@ def _pydantic_message(err: ValidationError) -> str:
         line = f"{loc}: unknown key (allowed: {allowed})"
     elif typ == "missing":
         line = f"{loc}: required key is missing"
+    elif loc.startswith("materials.") and loc.count(".") == 1:
+        line = f"{loc} = {_fmt_value(e.get('input'))}: must be a library name or a mapping {{base: NAME, ...}}"
+        errors = [x for x in errors if tuple(x["loc"][:2]) != tuple(e["loc"][:2])] + [e]
     else:
         msg = msg.removeprefix("Value error, ")
         line = f"{loc} = {_fmt_value(e.get('input'))}: {msg}"

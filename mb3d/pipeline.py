@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from geom3d import GeometricMetrics, Geometry, MeshData, exact_metrics, gmsh_session, mesh_geometry
+from geom3d import GeometricMetrics, Geometry, GeometryError, MeshData, exact_metrics, gmsh_session, mesh_geometry
 from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
 from solvers.primary import PrimarySolution, solve_primary
@@ -109,7 +109,7 @@ def solve(case: Case, geo: Geometry, mesh: MeshData, sigma: float) -> tuple[Prim
         local = np.searchsorted(nodes, tris)
         facets[e] = (find_facets(emesh, local), mesh.boundary_feature.get(f"{e}_interface", np.zeros(0, int)), tris)
         if len(facets[e][0]) == 0:
-            raise RuntimeError(f"the model has no {e}|electrolyte interface")
+            raise GeometryError(f"the model has no {e}|electrolyte interface")
     groups = {}
     if case.domain.kind == "array":
         for k, f in enumerate(geo.features):
@@ -165,8 +165,8 @@ def solution_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: Primar
     return rec, per_facet
 
 
-def output_fields(case: Case, mesh: MeshData, sol: PrimarySolution, emesh, nodes: np.ndarray,
-                  facets: dict, per_facet: dict) -> Fields:
+def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facets: dict,
+                  per_facet: dict) -> Fields:
     """Potential on every node, current density on every tetrahedron, interface facet values."""
     n_nodes = len(mesh.points_m)
     pot = np.zeros(n_nodes)
@@ -221,7 +221,7 @@ def run_case(case: Case, verbose: bool = False,
     step("metrics")
     t3 = time.perf_counter()
     srec, per_facet = solution_record(case, geo, gm, sol, facets)
-    fields = output_fields(case, mesh, sol, emesh, nodes, facets, per_facet)
+    fields = output_fields(mesh, sol, nodes, facets, per_facet)
     timing["metrics"] = time.perf_counter() - t3
     timing["total"] = time.perf_counter() - t0
     record = {

@@ -84,6 +84,8 @@ BAD = [
     ({"materials": {"electrolyte": {"base": "LiPON", "conductivity": "1 V"}}},
      "materials.electrolyte.conductivity = '1 V': wrong dimension"),
     ({"domain": "galaxy"}, "domain = 'galaxy'"),
+    ({"materials": {"anode": 5}}, "materials.anode = 5: must be a library name or a mapping"),
+    ({"domain": "array", "array": {"nx": 0}}, "array.nx = 0"),
     ({"array": {"nx": 2, "ny": 2}}, "array: only allowed with domain: array"),
     ({"geometry": {"shape": "square", "lattice": "triangular"}}, "square pillars need lattice: square"),
     ({"physics": {"model": "secondary"}}, "physics.model = 'secondary': only 'primary'"),
