@@ -74,9 +74,6 @@ class FieldInfo:
     doc: str
     options: tuple[str, ...] | None = None
 
-    def to_si(self, value: float) -> float:
-        return value * UNITS[self.unit or ""]
-
 
 @dataclass(frozen=True)
 class Params:

@@ -142,7 +142,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         default = "(see description)" if f.default is None else _fmt(f.default, 6)
         t.add_row(f.name, f.unit or "-", default, f.rule, f.doc)
     out.print(t)
-    out.print(arch.doc.strip())
+    print(arch.doc.strip())
     return 0
 
 
