@@ -237,8 +237,11 @@ def _pydantic_message(err: ValidationError) -> str:
     errors = err.errors()
     e = errors[0]
     # pydantic puts the member type of a union in loc ("str", "dict[str,any]"): keep only keys
-    loc = ".".join(str(p) for p in e["loc"]
-                   if isinstance(p, int) or re.fullmatch(r"[A-Za-z_]\w*", str(p)) and p not in ("str", "int", "float"))
+    def is_key(p: Any) -> bool:
+        return isinstance(p, int) or (re.fullmatch(r"[A-Za-z_]\w*", p) is not None
+                                      and p not in ("str", "int", "float"))
+
+    loc = ".".join(str(p) for p in e["loc"] if is_key(p))
     typ, msg = e["type"], e["msg"]
     if typ == "extra_forbidden":
         parent = e["loc"][:-1]

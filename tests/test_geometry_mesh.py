@@ -51,13 +51,14 @@ def test_sessions_never_nest():
 
 
 def test_array_features_and_edges():
-    geo, gm, mesh = build(domain=Domain("array", 3, 2), height=10e-6)
-    assert len(geo.features) == 6
-    assert sum(f.edge for f in geo.features) == 6  # a 3 x 2 array is all edge
-    assert sorted(f.electrode for f in geo.features) == ["anode"] * 3 + ["cathode"] * 3
+    geo, gm, mesh = build(domain=Domain("array", 4, 3), height=10e-6)
+    assert len(geo.features) == 12
+    interior = [(round(f.x_m * 1e6), round(f.y_m * 1e6)) for f in geo.features if not f.edge]
+    assert interior == [(40, 40), (80, 40)]  # the only pillars of a 4 x 3 array off the outer ring
+    assert sorted(f.electrode for f in geo.features) == ["anode"] * 6 + ["cathode"] * 6
     feats = mesh.boundary_feature["anode_interface"]
     assert set(np.unique(feats)) == {k for k, f in enumerate(geo.features) if f.electrode == "anode"}
-    assert gm.footprint_area_m2 == pytest.approx(3 * 40e-6 * 2 * 40e-6)
+    assert gm.footprint_area_m2 == pytest.approx(4 * 40e-6 * 3 * 40e-6)
 
 
 def test_triangular_array_sublattices():
