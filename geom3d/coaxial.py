@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import gmsh
+import numpy as np
 
 from .model import Feature, Geometry, finish
 from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length
@@ -66,4 +67,8 @@ def build(p: CoaxialParams, domain: Domain) -> Geometry:
     features = (Feature("anode", 0.0, 0.0, 0.25, tuple(regions["anode"])),
                 Feature("cathode", 0.0, 0.0, 0.25, tuple(regions["cathode"])))
     footprint = math.pi * (c * MODEL_UNIT_M) ** 2 / 4
-    return finish(NAME, domain, regions, outer, features, footprint, singular_edges=False)
+    cm = c * MODEL_UNIT_M
+    arc = [(cm * math.cos(a), cm * math.sin(a)) for a in np.linspace(0, quarter, 1025)]
+    outline = [(0.0, 0.0)] + arc
+    mirror = [True] + [False] * (len(arc) - 1) + [True]
+    return finish(NAME, domain, regions, outer, features, footprint, False, outline, mirror)

@@ -134,12 +134,12 @@ def build(p: InterdigitatedPillarsParams, domain: Domain) -> Geometry:
         face = occ.addPlaneSurface([occ.addCurveLoop(lines)])
         body = [t for d, t in occ.extrude([(2, face)], 0, 0, he) if d == 3][0]
         footprint = _polygon_area(poly)
-        side = "symmetry"
+        side, outline, mirror = "symmetry", poly, True
     else:
         (x0, y0, x1, y1), sites = p.array_sites(domain.nx, domain.ny)
         body = occ.addBox(x0 * s, y0 * s, 0, (x1 - x0) * s, (y1 - y0) * s, he)
         footprint = (x1 - x0) * (y1 - y0)
-        side = "outer"
+        side, outline, mirror = "outer", [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], False
     pillars = []
     for electrode, x, y, _ in sites:
         tool = _pillar(p, electrode, x, y, s)
@@ -173,7 +173,7 @@ def build(p: InterdigitatedPillarsParams, domain: Domain) -> Geometry:
         return side
 
     singular = p.electrolyte_height > p.height * (1 + 1e-12) or p.shape == "square"
-    return finish(NAME, domain, regions, outer, tuple(features), footprint, singular)
+    return finish(NAME, domain, regions, outer, tuple(features), footprint, singular, outline, mirror)
 
 
 def _polygon_area(poly: list[tuple[float, float]]) -> float:

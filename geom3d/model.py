@@ -7,6 +7,7 @@ A generator is a pure function ``build(params, domain) -> Geometry`` that runs i
 the same way for every architecture:
 
 * a surface shared by the electrolyte and an electrode region is ``<electrode>_interface``;
+* a surface between two volumes of the same region is ``internal``;
 * any other surface is named by the architecture's ``outer`` callback from its bounding box
   (``substrate``, ``top``, ``symmetry``, ``anode_collector`` ...).
 
@@ -16,7 +17,7 @@ surface to one boundary, so that no element can be left untagged.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -103,6 +104,11 @@ class Geometry:
     singular_edges : bool
         True where an electrode has a sharp convex edge inside the electrolyte (primary current
         density singular there: max and cov do not converge under refinement).
+    outline_m : tuple of (float, float)
+        The footprint polygon on the substrate plane (counter-clockwise, metres).
+    mirror_edges : tuple of bool
+        For each outline edge (vertex k to k + 1), True if it lies on a mirror plane of the
+        structure (unit cells), False for an outer wall (finite arrays, the coaxial shell).
     feature_surfaces : tuple of tuple of int
         For each feature, its interface surfaces (filled by :func:`name_boundaries`).
     """
@@ -114,6 +120,8 @@ class Geometry:
     features: tuple[Feature, ...]
     footprint_area_m2: float
     singular_edges: bool
+    outline_m: tuple[tuple[float, float], ...] = ()
+    mirror_edges: tuple[bool, ...] = ()
     feature_surfaces: tuple[tuple[int, ...], ...] = field(default=())
 
     @property
@@ -168,6 +176,8 @@ def name_boundaries(regions: Mapping[str, tuple[int, ...]],
             name = f"{electrode}_interface"
         elif len(regs) == 1:
             name = outer(regs[0], bbox(2, s))
+        elif len(regs) == 2 and len(regs_set) == 1:
+            name = "internal"  # between two volumes of one region (pieces of crossing grid lines)
         else:
             raise GeometryError(f"surface {s} lies between regions {sorted(regs_set)}, "
                                 "which the model does not allow")
@@ -206,8 +216,17 @@ def assert_all_tagged() -> None:
 
 def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | tuple[int, ...]],
            outer: Callable[[str, tuple[float, ...]], str], features: tuple[Feature, ...],
-           footprint_area_m2: float, singular_edges: bool) -> Geometry:
-    """Synchronise, name, tag and check a model; return its :class:`Geometry` record."""
+           footprint_area_m2: float, singular_edges: bool,
+           outline_m: Sequence[tuple[float, float]], mirror_edges: Sequence[bool] | bool) -> Geometry:
+    """Synchronise, name, tag and check a model; return its :class:`Geometry` record.
+
+    ``mirror_edges`` is one flag per outline edge, or one flag for all of them.
+    """
+    outline = tuple((float(x), float(y)) for x, y in outline_m)
+    if isinstance(mirror_edges, bool):
+        mirror_edges = (mirror_edges,) * len(outline)
+    if len(mirror_edges) != len(outline):
+        raise GeometryError("one mirror flag per outline edge is needed")
     gmsh.model.occ.synchronize()
     regions_t = {k: tuple(sorted(v)) for k, v in regions.items() if len(v)}
     boundaries, feature_surfaces = name_boundaries(regions_t, outer, features)
@@ -216,4 +235,5 @@ def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | 
     return Geometry(architecture=architecture, domain=domain,
                     regions=MappingProxyType(regions_t), boundaries=MappingProxyType(boundaries),
                     features=features, footprint_area_m2=footprint_area_m2,
-                    singular_edges=singular_edges, feature_surfaces=feature_surfaces)
+                    singular_edges=singular_edges, outline_m=outline,
+                    mirror_edges=tuple(bool(m) for m in mirror_edges), feature_surfaces=feature_surfaces)

@@ -57,6 +57,25 @@ def length(default: float | None, doc: str, rule: str = "> 0") -> Any:
     return field(default=default * UNITS["um"], metadata=meta)
 
 
+def length_pair(default: tuple[float, float], doc: str,
+                rule: str = "two finite lengths >= 0") -> Any:
+    """A pair of lengths ``[x, y]`` (SI metres inside; micrometres in the case file), each >= 0."""
+    meta = {"unit": "um", "doc": doc, "rule": rule, "pair": True}
+    return field(default=tuple(v * UNITS["um"] for v in default), metadata=meta)
+
+
+def number(default: float, doc: str, lo: float, hi: float) -> Any:
+    """A dimensionless number in the closed interval [lo, hi]."""
+    return field(default=default, metadata={"unit": "", "doc": doc, "rule": f"in [{lo:g}, {hi:g}]",
+                                            "bounds": (lo, hi)})
+
+
+def integer(default: int, doc: str, lo: int = 1) -> Any:
+    """An integer field (a count), >= ``lo``."""
+    return field(default=default, metadata={"unit": "", "doc": doc, "rule": f"an integer >= {lo}",
+                                            "integer_min": lo})
+
+
 def choice(default: str, options: tuple[str, ...], doc: str) -> Any:
     """A field that takes one of ``options``."""
     return field(default=default, metadata={"unit": None, "doc": doc, "options": options,
@@ -86,6 +105,22 @@ class Params:
             if opts is not None:
                 if value not in opts:
                     raise ParameterError(f"geometry.{f.name}", value, f.metadata["rule"])
+            elif f.metadata.get("pair"):
+                ok = (isinstance(value, (tuple, list)) and len(value) == 2
+                      and all(isinstance(v, float) and 0 <= v < float("inf") for v in value))
+                if not ok:
+                    raise ParameterError(f"geometry.{f.name}", self.show(f.name), f"must be {f.metadata['rule']}")
+                object.__setattr__(self, f.name, tuple(value))
+            elif f.metadata.get("integer_min") is not None:
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                    object.__setattr__(self, f.name, value)
+                if not isinstance(value, int) or isinstance(value, bool) or value < f.metadata["integer_min"]:
+                    raise ParameterError(f"geometry.{f.name}", value, f"must be {f.metadata['rule']}")
+            elif f.metadata.get("bounds") is not None:
+                lo, hi = f.metadata["bounds"]
+                if not (isinstance(value, float) and lo <= value <= hi):
+                    raise ParameterError(f"geometry.{f.name}", value, f"must be {f.metadata['rule']}")
             elif f.metadata.get("unit") == "um" and value is not None:
                 if not (value > 0) or value != value or value == float("inf"):
                     raise ParameterError(f"geometry.{f.name}", self.show(f.name), "must be a finite length > 0")
@@ -100,6 +135,8 @@ class Params:
         value = getattr(self, name)
         unit = f.metadata.get("unit")
         if unit and value is not None:
+            if isinstance(value, (tuple, list)):
+                return [v / UNITS[unit] if isinstance(v, float) else v for v in value]
             return value / UNITS[unit]
         return value
 
@@ -114,7 +151,9 @@ class Params:
         for f in dataclasses.fields(cls):
             unit = f.metadata.get("unit")
             default = f.default
-            if unit and default is not None:
+            if unit and isinstance(default, tuple):
+                default = [round(v / UNITS[unit], 12) for v in default]
+            elif unit and default is not None:
                 default = round(default / UNITS[unit], 12)
             out.append(FieldInfo(f.name, unit, default, f.metadata.get("rule", ""),
                                  f.metadata.get("doc", ""), f.metadata.get("options")))

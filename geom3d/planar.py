@@ -64,4 +64,5 @@ def build(p: PlanarParams, domain: Domain) -> Geometry:
     features = (Feature("cathode", w / 2 * MODEL_UNIT_M, w / 2 * MODEL_UNIT_M, 1.0, tuple(regions["cathode"])),
                 Feature("anode", w / 2 * MODEL_UNIT_M, w / 2 * MODEL_UNIT_M, 1.0, tuple(regions["anode"])))
     return finish(NAME, domain, regions, outer, features,
-                  footprint_area_m2=p.width ** 2, singular_edges=False)
+                  footprint_area_m2=p.width ** 2, singular_edges=False,
+                  outline_m=[(0, 0), (p.width, 0), (p.width, p.width), (0, p.width)], mirror_edges=True)

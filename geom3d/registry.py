@@ -12,7 +12,8 @@ from importlib import import_module
 
 from .params import Params
 
-_MODULES = ("planar", "interdigitated_pillars", "coaxial")
+_MODULES = ("planar", "interdigitated_pillars", "coated_pillars", "interdigitated_plates",
+            "transparent_mesh", "coaxial")
 
 
 @dataclass(frozen=True)

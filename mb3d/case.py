@@ -159,7 +159,8 @@ class Case:
         out: dict[str, Any] = {"name": m.name, "architecture": m.architecture, "domain": m.domain}
         if m.domain == "array":
             out["array"] = {"nx": self.domain.nx, "ny": self.domain.ny}
-        out["geometry"] = {k: (_round(v) if isinstance(v, float) else v)
+        out["geometry"] = {k: (_round(v) if isinstance(v, float)
+                               else [_round(x) for x in v] if isinstance(v, list) else v)
                            for k, v in self.params.display().items()}
         out["materials"] = m.materials.model_dump()
         out["physics"] = {k: v for k, v in m.physics.model_dump().items() if v is not None}
@@ -325,7 +326,16 @@ def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
             if not isinstance(value, str):
                 raise CaseError(f"geometry.{key} = {_fmt_value(value)}: must be {f.rule}")
             kwargs[key] = value
+        elif isinstance(value, (list, tuple)):
+            if not (isinstance(f.default, list) and len(value) == len(f.default)):
+                raise CaseError(f"geometry.{key} = {_fmt_value(value)}: must be {f.rule}")
+            try:
+                kwargs[key] = tuple(to_si(v, f.unit or "dimensionless", f"geometry.{key}") for v in value)
+            except QuantityError as exc:
+                raise CaseError(str(exc)) from None
         else:
+            if isinstance(f.default, list):
+                raise CaseError(f"geometry.{key} = {_fmt_value(value)}: must be a list [x, y] of {f.rule}")
             try:
                 kwargs[key] = to_si(value, f.unit or "dimensionless", f"geometry.{key}")
             except QuantityError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -58,6 +59,11 @@ def headline(record: Any) -> Table:
         ("tetrahedra / DOFs", f"{m['n_tetrahedra']} / {m['n_dofs']} (P{m['element_order']})"),
         ("wall time (s)", record["timing_s"]["total"]),
     ]
+    if g.get("transparency_fraction", 0):
+        rows.insert(3, ("transparency", g["transparency_fraction"]))
+        rows.insert(4, ("opaque features (um)", f"{_fmt(g['smallest_opaque_feature_um'])} to "
+                                                f"{_fmt(g['largest_opaque_feature_um'])}"))
+        rows.insert(5, ("invisible beyond (cm)", g["invisible_at_distance_cm"]))
     for name, v in rows:
         t.add_row(name, _fmt(v), "")
     return t
@@ -140,7 +146,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         t.add_column(col)
     for f in arch.params.describe():
         default = "(see description)" if f.default is None else _fmt(f.default, 6)
-        t.add_row(f.name, f.unit or "-", default, f.rule, f.doc)
+        t.add_row(f.name, f.unit or "-", escape(default), escape(f.rule), escape(f.doc))
     out.print(t)
     print(arch.doc.strip())
     return 0

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from geom3d import GeometricMetrics, Geometry, GeometryError, MeshData, exact_metrics, gmsh_session, mesh_geometry
+from geom3d.transparency import Transparency, transparency
 from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
 from solvers.primary import PrimarySolution, solve_primary
@@ -75,8 +76,14 @@ def build_mesh(case: Case, geo: Geometry) -> MeshData:
     return mesh_geometry(geo, case.model.mesh.size * 1e-6, case.interface_size_um * 1e-6)
 
 
-def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics) -> dict[str, Any]:
-    """The ``geometry`` block of results.json: areas, volumes, capacity and energy per footprint."""
+def optical(case: Case, geo: Geometry) -> Transparency:
+    """Transparency stage (inside the gmsh session, after meshing): the shadow of the opaque solids."""
+    return transparency(geo, getattr(case.params, "substrate_transmittance", 1.0))
+
+
+def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics, tr: Transparency) -> dict[str, Any]:
+    """The ``geometry`` block of results.json: areas, volumes, transparency, capacity and energy per
+    footprint."""
     fp = gm.footprint_area_m2
     charge = {e: gm.volume_m3.get(e, 0.0) * case.materials[e]["density"] * case.materials[e]["specific_capacity"]
               for e in ELECTRODES}  # coulombs
@@ -88,7 +95,11 @@ def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics) -> dict[str
         "volume_um3": {k: v * 1e18 for k, v in gm.volume_m3.items()},
         "interface_area_um2": {e: gm.interface_area_m2[e] * 1e12 for e in ELECTRODES},
         "area_gain": dict(gm.area_gain),
-        "transparency_fraction": None,
+        "transparency_fraction": tr.fraction,
+        "open_area_um2": tr.open_area_m2 * 1e12,
+        "smallest_opaque_feature_um": None if tr.smallest_opaque_feature_m is None else tr.smallest_opaque_feature_m * 1e6,
+        "largest_opaque_feature_um": None if tr.largest_opaque_feature_m is None else tr.largest_opaque_feature_m * 1e6,
+        "invisible_at_distance_cm": None if tr.invisible_at_distance_m is None else tr.invisible_at_distance_m * 100,
         "capacity_uAh_cm2": capacity,
         "capacity_by_electrode_uAh_cm2": cap,
         "limiting_electrode": min(cap, key=cap.get),
@@ -212,8 +223,11 @@ def run_case(case: Case, verbose: bool = False,
         t1 = time.perf_counter()
         step("mesh")
         mesh = build_mesh(case, geo)
-    t2 = time.perf_counter()
+        t2 = time.perf_counter()
+        step("transparency")
+        tr = optical(case, geo)
     timing["geometry"], timing["mesh"] = t1 - t0, t2 - t1
+    timing["transparency"] = time.perf_counter() - t2
     step("solve")
     sigma = case.materials["electrolyte"].conductivity_at(case.model.physics.temperature + 273.15)
     sol, emesh, facets, nodes = solve(case, geo, mesh, sigma)
@@ -230,7 +244,7 @@ def run_case(case: Case, verbose: bool = False,
         "case": case.normalized(),
         "case_hash": case.hash(),
         "architecture": case.architecture.name,
-        "geometry": geometry_record(case, geo, gm),
+        "geometry": geometry_record(case, geo, gm, tr),
         "mesh": {"n_nodes": int(len(mesh.points_m)), "n_tetrahedra": int(len(mesh.tets)),
                  "n_tetrahedra_electrolyte": int(emesh.t.shape[1]),
                  "element_order": case.model.mesh.order, "n_dofs": sol.n_dofs,

@@ -1,0 +1,324 @@
+"""Optical transparency of a design, from the geometry itself.
+
+A ray normal to the substrate passes the device if it meets no opaque solid. Every region but the
+electrolyte is opaque (electrodes, collectors, silicon); the substrates are transparent and carry the
+``transmittance`` factor. The shadow of the device is the union of the projections of its opaque
+solids onto the substrate plane, computed face by face from the OpenCASCADE model:
+
+* a face whose normal is horizontal everywhere (walls, cylinder sides) projects onto a curve: no area;
+* a horizontal planar face projects onto itself: its boundary curves are sampled (lines exactly,
+  circles at 4096 points per turn, a relative area error below 1e-6) and the face polygon is
+  rebuilt with shapely;
+* any other face (sloped planes, tori, gyroid surfaces) is taken from its surface mesh: each triangle
+  is projected and united with the rest. This is exact for planar faces; for curved ones the error is
+  the chordal deviation of the mesh (at most perimeter x s^2 / (8 R) for edge length s and radius of
+  curvature R). Faces whose bounding box already lies in the shadow are skipped.
+
+The open area is the footprint outline minus the shadow; ``transparency_fraction`` = open area /
+footprint area x transmittance.
+
+Feature size. The width of the shadow at a point of its outline is the diameter of the largest disk
+inside the shadow that touches the outline there (a line of width w gives w everywhere, its square end
+included; a round pillar its diameter). The unit cell is first unfolded by reflecting it (and its shadow) across its mirror
+edges three times, so that a line cut in half by a mirror plane shows its full width. The smallest and
+largest such widths are ``smallest_opaque_feature_um`` and ``largest_opaque_feature_um`` (the line width
+of a grid, the diameter of a pillar, the wall thickness). An eye resolving 1 arcminute sees a feature
+of width w only up to the distance w / tan(1'); beyond ``invisible_at_distance_cm`` = largest width /
+tan(1') no opaque feature of the design is resolved any more.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gmsh
+import numpy as np
+import shapely
+import shapely.affinity
+from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
+from shapely.ops import polygonize, unary_union
+
+from .model import Geometry, surfaces_of
+from .params import MODEL_UNIT_M
+
+TRANSPARENT_REGIONS = ("electrolyte",)
+ARCMINUTE_RAD = math.pi / (180 * 60)
+CURVE_SAMPLES = 4096
+TRI = 2
+
+
+@dataclass(frozen=True)
+class Transparency:
+    """Transparency of a design.
+
+    Attributes
+    ----------
+    fraction : float
+        Open area / footprint area x transmittance.
+    open_area_m2, footprint_area_m2 : float
+    smallest_opaque_feature_m, largest_opaque_feature_m : float or None
+        Narrowest and widest width of the shadow (None if there is no shadow outline inside the
+        footprint: nothing opaque, or everything opaque).
+    invisible_at_distance_m : float or None
+        Viewing distance beyond which no opaque feature is resolved at 1 arcminute (0 if nothing is
+        opaque, None if the footprint is fully opaque).
+    """
+
+    fraction: float
+    open_area_m2: float
+    footprint_area_m2: float
+    smallest_opaque_feature_m: float | None
+    largest_opaque_feature_m: float | None
+    invisible_at_distance_m: float | None
+
+
+def _face_kind(face: int) -> str:
+    """``vertical``, ``horizontal`` (planar, normal +-z) or ``other``."""
+    (umin, vmin), (umax, vmax) = np.reshape(gmsh.model.getParametrizationBounds(2, face), (2, 2))
+    uu, vv = np.meshgrid(np.linspace(umin, umax, 5), np.linspace(vmin, vmax, 5))
+    n = np.reshape(gmsh.model.getNormal(face, np.column_stack([uu.ravel(), vv.ravel()]).ravel()), (-1, 3))
+    nz = np.abs(n[:, 2])
+    if nz.max() < 1e-9:
+        return "vertical"
+    if gmsh.model.getType(2, face) == "Plane" and nz.min() > 1 - 1e-12:
+        return "horizontal"
+    return "other"
+
+
+def _curve_points(curve: int) -> np.ndarray:
+    lo, hi = gmsh.model.getParametrizationBounds(1, curve)
+    kind = gmsh.model.getType(1, curve)
+    if kind == "Line":
+        n = 2
+    elif kind == "Circle":  # parameter = angle: CURVE_SAMPLES points per full turn
+        n = max(9, math.ceil(abs(hi[0] - lo[0]) / (2 * math.pi) * CURVE_SAMPLES) + 1)
+    else:
+        n = CURVE_SAMPLES
+    xyz = np.reshape(gmsh.model.getValue(1, curve, np.linspace(lo[0], hi[0], n)), (-1, 3))
+    # end points exactly on the model's vertices, so that neighbouring curves join without a gap
+    ends = [t for _, t in gmsh.model.getBoundary([(1, curve)], combined=False, oriented=True)]
+    if len(ends) == 2:
+        a, b = (np.asarray(gmsh.model.getValue(0, abs(t), [])) for t in ends)
+        if np.linalg.norm(xyz[0] - a) + np.linalg.norm(xyz[-1] - b) > np.linalg.norm(xyz[0] - b) + np.linalg.norm(xyz[-1] - a):
+            a, b = b, a
+        xyz[0], xyz[-1] = a, b
+    return xyz
+
+
+def _horizontal_face_polygon(face: int):
+    """The exact outline of a planar horizontal face, as a shapely (multi)polygon in model units."""
+    curves = [abs(t) for _, t in gmsh.model.getBoundary([(2, face)], combined=False, oriented=False)]
+    segs, z = [], None
+    for c in curves:
+        xyz = _curve_points(c)
+        z = xyz[0, 2]
+        segs.append(LineString(xyz[:, :2]))
+    pieces = []
+    for poly in polygonize(unary_union(MultiLineString(segs))):
+        q = poly.representative_point()
+        if gmsh.model.isInside(2, face, [q.x, q.y, z]):
+            pieces.append(poly)
+    return unary_union(pieces)
+
+
+def _mesh_face_polygon(face: int, index: dict[int, int] | None = None):
+    """Union of the projected surface-mesh triangles of a face (model units)."""
+    node_tags, coords, _ = gmsh.model.mesh.getNodes(2, face, includeBoundary=True)
+    if len(node_tags) == 0:
+        raise RuntimeError(f"face {face} has no surface mesh: mesh the model before the transparency")
+    pos = {int(t): k for k, t in enumerate(node_tags)}
+    xyz = np.reshape(coords, (-1, 3))
+    _, en = gmsh.model.mesh.getElementsByType(TRI, face)
+    tri = np.vectorize(pos.get)(en.astype(np.int64)).reshape(-1, 3)
+    p = xyz[tri][:, :, :2]
+    area = 0.5 * np.abs((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+                        - (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1]))
+    p = p[area > 1e-14 * max(area.max(), 1e-300)]
+    return unary_union(shapely.polygons(p))
+
+
+def shadow(geo: Geometry):
+    """The projection of every opaque solid of the model onto the substrate plane (model units).
+
+    Must run in the gmsh session of ``geo``, after meshing if the model has non-planar faces that
+    are neither vertical nor covered by a horizontal face.
+    """
+    faces = set()
+    for name, vols in geo.regions.items():
+        if name in TRANSPARENT_REGIONS:
+            continue
+        for v in vols:
+            faces |= surfaces_of(v)
+    kinds = {f: _face_kind(f) for f in sorted(faces)}
+    parts = [_horizontal_face_polygon(f) for f, k in kinds.items() if k == "horizontal"]
+    cover = unary_union(parts)
+    for f, k in kinds.items():
+        if k != "other":
+            continue
+        x0, y0, _, x1, y1, _ = gmsh.model.getBoundingBox(2, f)
+        if cover.buffer(1e-9 * max(x1 - x0, y1 - y0, 1.0)).contains(box(x0, y0, x1, y1)):
+            continue
+        cover = unary_union([cover, _mesh_face_polygon(f)])
+    return cover
+
+
+def _reflect(geom, a: tuple[float, float], b: tuple[float, float]):
+    """Mirror image of a shapely geometry across the line through a and b."""
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    L2 = dx * dx + dy * dy
+    c, s2 = (dx * dx - dy * dy) / L2, 2 * dx * dy / L2
+    # x' = A x + t with A the reflection matrix about a line through a
+    tx = ax - (c * ax + s2 * ay)
+    ty = ay - (s2 * ax - c * ay)
+    return shapely.affinity.affine_transform(geom, [c, s2, s2, -c, tx, ty])
+
+
+def _unfold(outline: Polygon, mirror: tuple[bool, ...], shade, depth: int = 6):
+    """The shadow on the outline and its mirror images across mirror edges, ``depth`` generations."""
+    coords = list(outline.exterior.coords)[:-1]
+    cells = [(outline, shade)]
+    frontier = [(outline, shade, coords)]
+    for _ in range(depth):
+        nxt = []
+        for cell, sh, pts in frontier:
+            for k, m in enumerate(mirror):
+                if not m:
+                    continue
+                a, b = pts[k], pts[(k + 1) % len(pts)]
+                img_cell, img_sh = _reflect(cell, a, b), _reflect(sh, a, b)
+                img_pts = [tuple(q) for q in np.asarray(_reflect(LineString(pts + [pts[0]]), a, b).coords)[:-1]]
+                if any(img_cell.centroid.distance(c.centroid) < 1e-9 * math.sqrt(outline.area) for c, _ in cells):
+                    continue
+                cells.append((img_cell, img_sh))
+                nxt.append((img_cell, img_sh, img_pts))
+        frontier = nxt
+    # close the seams the round-off of the reflections leaves between neighbouring images
+    close = 1e-6 * math.sqrt(outline.area)
+    polys = [g for _, sh in cells for g in getattr(sh, "geoms", [sh]) if isinstance(g, Polygon) and g.area > 0]
+    union = unary_union(polys)
+    with np.errstate(invalid="ignore"):  # GEOS flags near-collinear mitre joins; the result is checked
+        merged = union.buffer(close, join_style="mitre").buffer(-close, join_style="mitre")
+    if not merged.is_valid or abs(merged.area - union.area) > 1e-6 * union.area:
+        merged = union
+    return _polygons(merged)
+
+
+def _polygons(geom):
+    """Only the polygons of a shapely geometry (drop the points and lines boolean ops may leave)."""
+    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
+    return unary_union(polys) if polys else Polygon()
+
+
+def _segments(geom) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end points of every boundary segment of a (multi)polygon."""
+    starts, ends = [], []
+    for g in getattr(geom, "geoms", [geom]):
+        if not isinstance(g, Polygon):
+            continue
+        for ring in [g.exterior, *g.interiors]:
+            c = np.asarray(ring.coords)
+            starts.append(c[:-1])
+            ends.append(c[1:])
+    if not starts:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    return np.concatenate(starts), np.concatenate(ends)
+
+
+def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> float:
+    """Radius of the largest disk tangent to the boundary at q, centred at q + rho n, that meets no
+    boundary segment [a, b] (closed form per segment: first contact at an end point or tangency)."""
+    cand = [np.inf]
+    d = a - q
+    den = 2 * d @ n
+    far = np.einsum("ij,ij->i", d, d)
+    ok = (den > 2 * tol) & (far > tol * tol)
+    cand.append((far[ok] / den[ok]).min(initial=np.inf))
+    u = b - a
+    L = np.hypot(u[:, 0], u[:, 1])
+    keep = L > 0
+    u, L, a2 = u[keep] / L[keep, None], L[keep], a[keep]
+    m = np.column_stack([-u[:, 1], u[:, 0]])
+    g0 = np.einsum("ij,ij->i", q - a2, m)
+    mn = m @ n
+    # segments on a line through q (q's own segment and its collinear neighbours) never limit the disk
+    off_line = np.abs(g0) > tol
+    for sign in (1.0, -1.0):
+        den = 1 - sign * mn
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.where(np.abs(den) > 1e-6, sign * g0 / np.where(den == 0, 1.0, den), np.inf)
+        good = off_line & np.isfinite(rho) & (rho > tol)
+        rho = np.where(good, rho, 0.0)
+        centre = q + rho[:, None] * n
+        touch = centre - sign * rho[:, None] * m
+        t = np.einsum("ij,ij->i", touch - a2, u)
+        good &= (t >= -tol) & (t <= L + tol)
+        cand.append(rho[good].min(initial=np.inf))
+    return float(min(cand))
+
+
+def _widths(outline: Polygon, unfolded, max_edges: int = 200) -> list[float]:
+    """Local width of the shadow at the midpoint of each of its outline segments inside the cell:
+    the diameter of the largest disk inside the (unfolded) shadow tangent to the outline there."""
+    scale = math.sqrt(outline.area)
+    # contacts closer to the tangent line than this are round-off of the unfolding, not features
+    tol = 1e-6 * scale
+    ua, ub = _segments(unfolded)
+    # query points: midpoints of the unfolded outline's segments clipped to the cell
+    clipped = shapely.intersection(shapely.linestrings(np.stack([ua, ub], axis=1)), outline)
+    queries = []
+    for k, c in enumerate(clipped):
+        pieces = [c] if isinstance(c, LineString) else [g for g in getattr(c, "geoms", []) if isinstance(g, LineString)]
+        for g in pieces:
+            if g.length > 1e-7 * scale:
+                mid = g.interpolate(0.5, normalized=True)
+                if outline.exterior.distance(mid) > 1e-6 * scale:
+                    queries.append((k, np.array([mid.x, mid.y])))
+    if len(queries) > max_edges:
+        queries = [queries[k] for k in np.linspace(0, len(queries) - 1, max_edges).astype(int)]
+    out = []
+    for k, q in queries:
+        d = ub[k] - ua[k]
+        n = np.array([-d[1], d[0]]) / math.hypot(*d)
+        if not unfolded.contains(Point(q + 1e-7 * scale * n)):
+            n = -n
+        rho = _tangent_disk_radius(q, n, ua, ub, tol)
+        if np.isfinite(rho):
+            out.append(2 * rho)
+    return out
+
+
+def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
+    """Transparency fraction and opaque feature sizes of the model in the open gmsh session.
+
+    Parameters
+    ----------
+    geo : Geometry
+        A meshed model (faces that are neither vertical nor planar horizontal are read from their
+        surface mesh).
+    transmittance : float
+        Transmittance of the transparent parts (substrates, electrolyte), 0..1.
+
+    Returns
+    -------
+    Transparency
+        Areas and lengths in SI units.
+    """
+    s = MODEL_UNIT_M
+    outline = Polygon([(x / s, y / s) for x, y in geo.outline_m])
+    if not outline.is_valid or outline.area <= 0:
+        raise ValueError("the footprint outline is not a valid polygon")
+    shade = _polygons(shadow(geo).intersection(outline))
+    open_area = max(outline.area - shade.area, 0.0)
+    fraction = open_area / outline.area * transmittance
+    unfolded = _unfold(outline, geo.mirror_edges, shade) if any(geo.mirror_edges) else shade
+    widths = _widths(outline, unfolded) if shade.area > 0 and open_area > 1e-12 * outline.area else []
+    lo = min(widths) * s if widths else None
+    hi = max(widths) * s if widths else None
+    if shade.area <= 1e-12 * outline.area:
+        invisible = 0.0
+    elif hi is None:
+        invisible = None
+    else:
+        invisible = hi / math.tan(ARCMINUTE_RAD)
+    return Transparency(fraction, open_area * s * s, outline.area * s * s, lo, hi, invisible)

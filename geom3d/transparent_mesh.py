@@ -1,0 +1,159 @@
+"""Transparent grid (mesh) battery: two line grids facing each other (seed refs. 31, 32; Yang et al. 2011).
+
+The cathode grid is embedded flush in the lower transparent substrate: square grid lines of width w and
+pitch p, centred on x = i p and y = j p, occupying -t_c < z < 0. The electrolyte slab fills
+0 < z < t_e. The anode grid, shifted by ``offset`` (dx, dy), is embedded flush in the upper substrate
+(t_e < z < t_e + t_a). Only the face of each line that faces the other grid touches the electrolyte;
+the rest of the electrolyte faces (z = 0 and z = t_e between the lines) are insulating substrate.
+The substrates are transparent insulators and are not meshed.
+
+Where a line face meets the flush substrate the primary current density is singular (r^-1/2):
+``singular_edges`` is always true. With an offset the current runs diagonally between the grids.
+
+Domains:
+
+* ``unit_cell``: the mirror cell [0, p/2] x [0, p/2]. The planes x = 0 and x = p/2 are mirror planes of
+  both grids only when dx is 0 or p/2 (the same for y), so the unit cell takes offsets whose components
+  are 0 or p/2; any other offset needs ``domain: array``.
+* ``array``: nx x ny grid cells, i.e. nx + 1 (ny + 1) lines of each grid across the chip, with a
+  half-pitch margin; lines run to the chip edge and are clipped there.
+
+Offsets are taken in [0, p/2] per component: an offset d and p - d are mirror images of each other.
+
+Boundaries: ``cathode_interface`` (z = 0 line faces), ``anode_interface`` (z = t_e line faces),
+``substrate`` (the electrolyte faces on z = 0 and z = t_e between the lines, insulating),
+``cathode_collector``/``anode_collector`` (the line faces buried in the substrates: the line metal),
+``internal`` (between pieces of crossing lines), ``symmetry`` or ``outer``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gmsh
+
+from .model import Feature, Geometry, finish
+from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length, length_pair, number
+
+NAME = "transparent_mesh"
+SUMMARY = "two facing grids of electrode lines embedded flush in transparent substrates"
+
+
+@dataclass(frozen=True)
+class TransparentMeshParams(Params):
+    """Geometry of the transparent grid battery (lengths in metres)."""
+
+    pitch: float = length(100.0, "grid pitch (line centre distance), both grids")
+    line_width: float = length(10.0, "line width, both grids", rule="< pitch")
+    cathode_thickness: float = length(2.0, "cathode line height (into the lower substrate)")
+    anode_thickness: float = length(2.0, "anode line height (into the upper substrate)")
+    electrolyte_thickness: float = length(5.0, "distance between the two grids")
+    offset: tuple[float, float] = length_pair((0.0, 0.0), "[dx, dy] shift of the anode grid; [0, 0] aligned",
+                                              rule="two lengths in [0, pitch/2]")
+    substrate_transmittance: float = number(1.0, "optical transmittance of the substrates and electrolyte",
+                                            0.0, 1.0)
+
+    def check(self) -> None:
+        p, w = self.pitch, self.line_width
+        if w >= p * (1 - 1e-12):
+            self.fail("line_width", f"a grid wider than its pitch is a solid plate: line_width must be "
+                                    f"< pitch ({self.show('pitch'):g} um)")
+        for v in self.offset:
+            if v > p / 2 * (1 + 1e-12):
+                self.fail("offset", f"each component must be in [0, pitch/2] = [0, {p / 2 / 1e-6:.6g}] um "
+                                    "(an offset d and pitch - d are mirror images)")
+
+    def cell_offset(self) -> tuple[bool, bool]:
+        """For the unit cell: whether the anode lines sit at p/2 (True) or at 0 (False), per axis."""
+        p = self.pitch
+        out = []
+        for axis, v in zip("xy", self.offset):
+            if abs(v) <= 1e-9 * p:
+                out.append(False)
+            elif abs(v - p / 2) <= 1e-9 * p:
+                out.append(True)
+            else:
+                raise ParameterError("geometry.offset", self.show("offset"),
+                                     f"domain unit_cell needs each component 0 or pitch/2 (mirror "
+                                     f"symmetry; {axis} is {v / 1e-6:.6g} um): use domain: array for "
+                                     "another offset")
+        return out[0], out[1]
+
+
+def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
+    """Draw and tag the two grids and the electrolyte in the open gmsh session.
+
+    Parameters
+    ----------
+    p : TransparentMeshParams
+    domain : Domain
+        ``unit_cell`` (mirror cell, offsets 0 or pitch/2) or ``array`` (nx x ny grid cells).
+    """
+    occ = gmsh.model.occ
+    s = 1.0 / MODEL_UNIT_M
+    pitch, w = p.pitch, p.line_width
+    tc, te, ta = p.cathode_thickness * s, p.electrolyte_thickness * s, p.anode_thickness * s
+    # lines: (electrode, axis the line runs along, centre coordinate across, z0, dz, fraction)
+    lines: list[tuple[str, str, float, float, float, float]] = []
+    if domain.kind == "unit_cell":
+        x0, y0, x1, y1 = 0.0, 0.0, pitch / 2, pitch / 2
+        ox, oy = p.cell_offset()
+        for electrode, (sx, sy), z0, dz in (("cathode", (False, False), -tc, tc),
+                                            ("anode", (ox, oy), te, ta)):
+            lines.append((electrode, "y", pitch / 2 if sx else 0.0, z0, dz, 0.5 / 4))
+            lines.append((electrode, "x", pitch / 2 if sy else 0.0, z0, dz, 0.5 / 4))
+        side, mirror = "symmetry", True
+    else:
+        nx, ny = domain.nx, domain.ny
+        x0, y0, x1, y1 = -pitch / 2, -pitch / 2, nx * pitch + pitch / 2, ny * pitch + pitch / 2
+        for electrode, (dx, dy), z0, dz in (("cathode", (0.0, 0.0), -tc, tc), ("anode", p.offset, te, ta)):
+            lines += [(electrode, "y", i * pitch + dx, z0, dz, 1.0) for i in range(nx + 1)]
+            lines += [(electrode, "x", j * pitch + dy, z0, dz, 1.0) for j in range(ny + 1)]
+        side, mirror = "outer", False
+    tools = []
+    for electrode, along, c, z0, dz, _ in lines:
+        lo, hi = c - w / 2, c + w / 2
+        if along == "y":
+            lo, hi = max(lo, x0), min(hi, x1)
+            tools.append(occ.addBox(lo * s, y0 * s, z0, (hi - lo) * s, (y1 - y0) * s, dz))
+        else:
+            lo, hi = max(lo, y0), min(hi, y1)
+            tools.append(occ.addBox(x0 * s, lo * s, z0, (x1 - x0) * s, (hi - lo) * s, dz))
+    body = occ.addBox(x0 * s, y0 * s, 0, (x1 - x0) * s, (y1 - y0) * s, te)
+    _, children = occ.fragment([(3, body)], [(3, t) for t in tools])
+    # a crossing piece belongs to two lines: give it to the first (lines along y come first)
+    owner: dict[int, int] = {}
+    for k, ch in enumerate(children[1:]):
+        for _, t in ch:
+            owner.setdefault(t, k)
+    regions: dict[str, list[int]] = {"electrolyte": [t for _, t in children[0] if t not in owner],
+                                     "anode": [], "cathode": []}
+    features = []
+    for k, (electrode, along, c, _, _, frac) in enumerate(lines):
+        vols = tuple(sorted(t for t, o in owner.items() if o == k))
+        regions[electrode].extend(vols)
+        xy = (c, (y0 + y1) / 2) if along == "y" else ((x0 + x1) / 2, c)
+        edge = domain.kind == "array" and (c - w / 2 < (x0 if along == "y" else y0) + pitch
+                                           or c + w / 2 > (x1 if along == "y" else y1) - pitch)
+        features.append(Feature(electrode, xy[0], xy[1], frac, vols, edge))
+    tol = 1e-6 * max(te, pitch * s)
+
+    def outer(region: str, bb: tuple[float, ...]) -> str:
+        flat = bb[5] - bb[2] < tol
+        if region == "electrolyte" and flat:
+            return "substrate"
+        if region != "electrolyte" and flat and (bb[5] < -tc + tol or bb[2] > te + ta - tol):
+            return f"{region}_collector"
+        if region != "electrolyte" and not flat and not _on_outline(bb, (x0 * s, y0 * s, x1 * s, y1 * s), tol):
+            return f"{region}_collector"   # line sides buried in the substrate
+        return side
+
+    outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return finish(NAME, domain, regions, outer, tuple(features), (x1 - x0) * (y1 - y0), True,
+                  outline, mirror)
+
+
+def _on_outline(bb: tuple[float, ...], box: tuple[float, float, float, float], tol: float) -> bool:
+    """True if a vertical face lies on one of the four side planes of the domain box."""
+    x0, y0, x1, y1 = box
+    return ((bb[3] - bb[0] < tol and (abs(bb[0] - x0) < tol or abs(bb[0] - x1) < tol))
+            or (bb[4] - bb[1] < tol and (abs(bb[1] - y0) < tol or abs(bb[1] - y1) < tol)))
