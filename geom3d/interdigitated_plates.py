@@ -37,7 +37,9 @@ class InterdigitatedPlatesParams(Params):
 
     anode_width: float = length(10.0, "anode wall thickness")
     cathode_width: float = length(10.0, "cathode wall thickness")
-    gap: float = length(10.0, "electrolyte gap between neighbouring walls")
+    gap: float = length(10.0, "electrolyte gap between neighbouring walls",
+                        why="walls must be thinner than their centre distance (anode_width + "
+                            "cathode_width) / 2 + gap, or they touch")
     height: float = length(50.0, "wall height")
     electrolyte_height: float | None = length(None, "electrolyte fill height (default: height)",
                                               rule=">= height")

@@ -49,9 +49,12 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def length(default: float | None, doc: str, rule: str = "> 0") -> Any:
-    """A length field (SI metres inside; micrometres in the case file). ``default`` is in um."""
-    meta = {"unit": "um", "doc": doc, "rule": rule}
+def length(default: float | None, doc: str, rule: str = "> 0", why: str = "") -> Any:
+    """A length field (SI metres inside; micrometres in the case file). ``default`` is in um.
+
+    ``why`` is appended to the message when the length is not > 0.
+    """
+    meta = {"unit": "um", "doc": doc, "rule": rule, "why": why}
     if default is None:
         return field(default=None, metadata=meta)
     return field(default=default * UNITS["um"], metadata=meta)
@@ -123,11 +126,16 @@ class Params:
                     raise ParameterError(f"geometry.{f.name}", value, f"must be {f.metadata['rule']}")
             elif f.metadata.get("unit") == "um" and value is not None:
                 if not (value > 0) or value != value or value == float("inf"):
-                    raise ParameterError(f"geometry.{f.name}", self.show(f.name), "must be a finite length > 0")
+                    why = f.metadata.get("why")
+                    raise ParameterError(f"geometry.{f.name}", self.show(f.name),
+                                         "must be a finite length > 0" + (f" ({why})" if why else ""))
         self.check()
 
     def check(self) -> None:
         """Cross-field rules of the architecture; raise :class:`ParameterError`."""
+
+    def check_domain(self, domain: "Domain") -> None:
+        """Rules that depend on the modelled domain; raise :class:`ParameterError`."""
 
     def show(self, name: str) -> Any:
         """Value of field ``name`` in its display unit (um for lengths)."""

@@ -17,10 +17,11 @@ solids onto the substrate plane, computed face by face from the OpenCASCADE mode
 The open area is the footprint outline minus the shadow; ``transparency_fraction`` = open area /
 footprint area x transmittance.
 
-Feature size. The width of the shadow at a point of its outline is the diameter of the largest disk
-inside the shadow that touches the outline there (a line of width w gives w everywhere, its square end
-included; a round pillar its diameter). The unit cell is first unfolded by reflecting it (and its shadow) across its mirror
-edges three times, so that a line cut in half by a mirror plane shows its full width. The smallest and
+Feature size. An opaque feature is a connected component of the shadow; its width is the largest
+diameter of a disk inside it that is tangent to its outline, found by testing points of the outline
+(a grid of lines of width w gives w, a round pillar its diameter, a square pillar its side, a wall its
+thickness; at a crossing of lines the tangent disks are still of diameter w). The unit cell is first unfolded by reflecting it (and its shadow) across its mirror
+edges six times, so that a line or pillar cut by mirror planes shows its full width. The smallest and
 largest such widths are ``smallest_opaque_feature_um`` and ``largest_opaque_feature_um`` (the line width
 of a grid, the diameter of a pillar, the wall thickness). An eye resolving 1 arcminute sees a feature
 of width w only up to the distance w / tan(1'); beyond ``invisible_at_distance_cm`` = largest width /
@@ -134,7 +135,12 @@ def _mesh_face_polygon(face: int, index: dict[int, int] | None = None):
     area = 0.5 * np.abs((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
                         - (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1]))
     p = p[area > 1e-14 * max(area.max(), 1e-300)]
-    return unary_union(shapely.polygons(p))
+    edge = float(np.median(np.hypot(*(p[:, 1] - p[:, 0]).T))) if len(p) else 0.0
+    union = unary_union(shapely.polygons(p))
+    # close the pinholes round-off leaves between projected triangles
+    with np.errstate(invalid="ignore"):
+        closed = union.buffer(1e-6 * edge, join_style="mitre").buffer(-1e-6 * edge, join_style="mitre")
+    return _polygons(closed), edge
 
 
 def shadow(geo: Geometry):
@@ -142,6 +148,13 @@ def shadow(geo: Geometry):
 
     Must run in the gmsh session of ``geo``, after meshing if the model has non-planar faces that
     are neither vertical nor covered by a horizontal face.
+
+    Returns
+    -------
+    cover : shapely geometry
+    roughness : float
+        0 if every part of the outline is exact; else a tenth of the median edge of the projected
+        surface triangles (the scale of the zigzag their union leaves on a curved silhouette).
     """
     faces = set()
     for name, vols in geo.regions.items():
@@ -152,14 +165,17 @@ def shadow(geo: Geometry):
     kinds = {f: _face_kind(f) for f in sorted(faces)}
     parts = [_horizontal_face_polygon(f) for f, k in kinds.items() if k == "horizontal"]
     cover = unary_union(parts)
+    rough = 0.0
     for f, k in kinds.items():
         if k != "other":
             continue
         x0, y0, _, x1, y1, _ = gmsh.model.getBoundingBox(2, f)
         if cover.buffer(1e-9 * max(x1 - x0, y1 - y0, 1.0)).contains(box(x0, y0, x1, y1)):
             continue
-        cover = unary_union([cover, _mesh_face_polygon(f)])
-    return cover
+        poly, edge = _mesh_face_polygon(f)
+        cover = unary_union([cover, poly])
+        rough = max(rough, 0.1 * edge)
+    return cover, rough
 
 
 def _reflect(geom, a: tuple[float, float], b: tuple[float, float]):
@@ -210,19 +226,20 @@ def _polygons(geom):
     return unary_union(polys) if polys else Polygon()
 
 
-def _segments(geom) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end points of every boundary segment of a (multi)polygon."""
-    starts, ends = [], []
-    for g in getattr(geom, "geoms", [geom]):
-        if not isinstance(g, Polygon):
-            continue
+def _segments(geom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points of every boundary segment of a (multi)polygon, and the index of the
+    polygon (connected component) each belongs to."""
+    starts, ends, owner = [], [], []
+    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon)]
+    for k, g in enumerate(polys):
         for ring in [g.exterior, *g.interiors]:
             c = np.asarray(ring.coords)
             starts.append(c[:-1])
             ends.append(c[1:])
+            owner.append(np.full(len(c) - 1, k))
     if not starts:
-        return np.zeros((0, 2)), np.zeros((0, 2))
-    return np.concatenate(starts), np.concatenate(ends)
+        return np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, dtype=int)
+    return np.concatenate(starts), np.concatenate(ends), np.concatenate(owner)
 
 
 def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> float:
@@ -257,35 +274,50 @@ def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndar
     return float(min(cand))
 
 
-def _widths(outline: Polygon, unfolded, max_edges: int = 200) -> list[float]:
-    """Local width of the shadow at the midpoint of each of its outline segments inside the cell:
-    the diameter of the largest disk inside the (unfolded) shadow tangent to the outline there."""
+def _widths(outline: Polygon, unfolded, rough: float = 0.0, max_queries: int = 600) -> list[float]:
+    """Width of every opaque feature (connected component of the shadow) that reaches into the cell.
+
+    The width of a feature is the largest diameter of a disk inside it that is tangent to its
+    outline, over query points on the outline inside the cell: a line of width w gives w, a round
+    pillar its diameter, a square pillar its side, a wall its thickness.
+    """
     scale = math.sqrt(outline.area)
     # contacts closer to the tangent line than this are round-off of the unfolding, not features
-    tol = 1e-6 * scale
-    ua, ub = _segments(unfolded)
-    # query points: midpoints of the unfolded outline's segments clipped to the cell
-    clipped = shapely.intersection(shapely.linestrings(np.stack([ua, ub], axis=1)), outline)
-    queries = []
-    for k, c in enumerate(clipped):
-        pieces = [c] if isinstance(c, LineString) else [g for g in getattr(c, "geoms", []) if isinstance(g, LineString)]
-        for g in pieces:
-            if g.length > 1e-7 * scale:
-                mid = g.interpolate(0.5, normalized=True)
-                if outline.exterior.distance(mid) > 1e-6 * scale:
-                    queries.append((k, np.array([mid.x, mid.y])))
-    if len(queries) > max_edges:
-        queries = [queries[k] for k in np.linspace(0, len(queries) - 1, max_edges).astype(int)]
-    out = []
+    tol = max(1e-6 * scale, rough)
+    if rough > 0:  # smooth the zigzag of projected triangles before measuring
+        unfolded = _polygons(unfolded.simplify(rough))
+    ua, ub, owner = _segments(unfolded)
+    if len(ua) == 0:
+        return []
+    cell = outline.buffer(1e-9 * scale)
+    lens = np.hypot(*(ub - ua).T)
+    queries = []          # (segment, point)
+    for frac in (0.5, 0.1, 0.3, 0.7, 0.9):
+        pts = ua + frac * (ub - ua)
+        inside = shapely.contains_xy(cell, *pts.T) & (lens > 1e-7 * scale)
+        if frac != 0.5:   # extra points only on long segments (straight sides)
+            inside &= lens > 0.05 * scale
+        queries += [(k, pts[k]) for k in np.flatnonzero(inside)]
+    # segments that cross the cell with both their midpoint and ends outside: the clipped midpoint
+    if not queries:
+        clipped = shapely.intersection(shapely.linestrings(np.stack([ua, ub], axis=1)), outline)
+        for k, c in enumerate(clipped):
+            if isinstance(c, LineString) and c.length > 1e-7 * scale:
+                m = c.interpolate(0.5, normalized=True)
+                queries.append((k, np.array([m.x, m.y])))
+    if len(queries) > max_queries:
+        queries = [queries[k] for k in np.linspace(0, len(queries) - 1, max_queries).astype(int)]
+    best: dict[int, float] = {}
     for k, q in queries:
         d = ub[k] - ua[k]
         n = np.array([-d[1], d[0]]) / math.hypot(*d)
         if not unfolded.contains(Point(q + 1e-7 * scale * n)):
             n = -n
-        rho = _tangent_disk_radius(q, n, ua, ub, tol)
+        own = owner == owner[k]   # a disk inside a feature only meets that feature's outline
+        rho = _tangent_disk_radius(q, n, ua[own], ub[own], tol)
         if np.isfinite(rho):
-            out.append(2 * rho)
-    return out
+            best[int(owner[k])] = max(best.get(int(owner[k]), 0.0), 2 * rho)
+    return list(best.values())
 
 
 def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
@@ -308,11 +340,14 @@ def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
     outline = Polygon([(x / s, y / s) for x, y in geo.outline_m])
     if not outline.is_valid or outline.area <= 0:
         raise ValueError("the footprint outline is not a valid polygon")
-    shade = _polygons(shadow(geo).intersection(outline))
-    open_area = max(outline.area - shade.area, 0.0)
+    cover, rough = shadow(geo)
+    shade = _polygons(cover.intersection(outline))
+    open_area = outline.area - shade.area
+    if open_area < 1e-12 * outline.area:  # round-off of the polygon union
+        open_area = 0.0
     fraction = open_area / outline.area * transmittance
     unfolded = _unfold(outline, geo.mirror_edges, shade) if any(geo.mirror_edges) else shade
-    widths = _widths(outline, unfolded) if shade.area > 0 and open_area > 1e-12 * outline.area else []
+    widths = _widths(outline, unfolded, rough) if shade.area > 0 and open_area > 1e-12 * outline.area else []
     lo = min(widths) * s if widths else None
     hi = max(widths) * s if widths else None
     if shade.area <= 1e-12 * outline.area:

@@ -18,6 +18,10 @@ Domains:
 * ``array``: nx x ny grid cells, i.e. nx + 1 (ny + 1) lines of each grid across the chip, with a
   half-pitch margin; lines run to the chip edge and are clipped there.
 
+Each line in the unit cell counts as 1/8 of a feature, so ``solution.current_per_feature_A`` is the
+current of one p x p grid cell (two lines' worth). In arrays every line is a feature; a crossing belongs
+to the line along y.
+
 Offsets are taken in [0, p/2] per component: an offset d and p - d are mirror images of each other.
 
 Boundaries: ``cathode_interface`` (z = 0 line faces), ``anode_interface`` (z = t_e line faces),
@@ -61,6 +65,10 @@ class TransparentMeshParams(Params):
             if v > p / 2 * (1 + 1e-12):
                 self.fail("offset", f"each component must be in [0, pitch/2] = [0, {p / 2 / 1e-6:.6g}] um "
                                     "(an offset d and pitch - d are mirror images)")
+
+    def check_domain(self, domain: Domain) -> None:
+        if domain.kind == "unit_cell":
+            self.cell_offset()
 
     def cell_offset(self) -> tuple[bool, bool]:
         """For the unit cell: whether the anode lines sit at p/2 (True) or at 0 (False), per axis."""

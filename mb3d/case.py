@@ -298,6 +298,10 @@ def load_case(raw: dict[str, Any]) -> Case:
     arr = model.array or ArraySpec()
     domain = Domain(model.domain, arr.nx, arr.ny) if model.domain == "array" else Domain()
     params = _geometry(arch, model.geometry)
+    try:
+        params.check_domain(domain)
+    except ParameterError as exc:
+        raise CaseError(str(exc)) from None
     mesh = model.mesh
     if mesh.interface_size is not None and mesh.interface_size > mesh.size:
         raise CaseError(f"mesh.interface_size = {mesh.interface_size}: must be <= mesh.size ({mesh.size})")

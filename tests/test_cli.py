@@ -110,6 +110,51 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, change, message):
     assert not out.exists()
 
 
+def arch_case(architecture, geometry, **blocks):
+    raw = {"name": "cli-bad", "architecture": architecture, "geometry": geometry}
+    raw.update(blocks)
+    return raw
+
+
+BAD_ARCH = [
+    (arch_case("coated_pillars", {"pitch": 10, "radius": 4, "electrolyte_thickness": 1}),
+     "geometry.pitch = 10: coated pillars touch or overlap: pitch must be > 2 x (radius + "
+     "electrolyte_thickness) = 10 um"),
+    (arch_case("coated_pillars", {"height": 50, "electrolyte_thickness": 1, "fill_height": 51}),
+     "geometry.fill_height = 51: the fill must cover the coated pillar tops"),
+    (arch_case("coated_pillars", {"pitch": 200, "height": 50, "electrolyte_thickness": 60}),
+     "geometry.electrolyte_thickness = 60: must be < geometry.height"),
+    (arch_case("coated_pillars", {"lattice": "triangular"}),
+     "geometry.lattice = 'triangular': one of square, hexagonal"),
+    (arch_case("interdigitated_plates", {"gap": 0}),
+     "geometry.gap = 0: must be a finite length > 0 (walls must be thinner than their centre distance"),
+    (arch_case("interdigitated_plates", {"height": 50, "electrolyte_height": 40}),
+     "geometry.electrolyte_height = 40: must be >= geometry.height"),
+    (arch_case("interdigitated_plates", {"n_pairs": 1.5}, domain="array"),
+     "geometry.n_pairs = 1.5: must be an integer >= 1"),
+    (arch_case("transparent_mesh", {"pitch": 50, "line_width": 60}),
+     "geometry.line_width = 60: a grid wider than its pitch is a solid plate"),
+    (arch_case("transparent_mesh", {"pitch": 50, "offset": [30, 0]}),
+     "geometry.offset = [30.0, 0.0]: each component must be in [0, pitch/2] = [0, 25] um"),
+    (arch_case("transparent_mesh", {"pitch": 50, "offset": [10, 0]}),
+     "geometry.offset = [10.0, 0.0]: domain unit_cell needs each component 0 or pitch/2"),
+    (arch_case("transparent_mesh", {"offset": 10}),
+     "geometry.offset = 10: must be a list [x, y]"),
+    (arch_case("transparent_mesh", {"substrate_transmittance": 1.5}),
+     "geometry.substrate_transmittance = 1.5: must be in [0, 1]"),
+]
+
+
+@pytest.mark.parametrize("raw,message", BAD_ARCH, ids=[m[9:45] for _, m in BAD_ARCH])
+def test_bad_geometry_of_new_architectures(tmp_path, raw, message):
+    out = tmp_path / "out"
+    r = mb3d("run", write_case(tmp_path, raw), "--out", out)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert not out.exists()
+
+
 def test_bad_yaml_and_missing_file(tmp_path):
     p = tmp_path / "broken.yaml"
     p.write_text("name: x\ngeometry: {pitch: 40\n")
