@@ -7,7 +7,7 @@ radius r + t, the disk z = h + t of radius r, the quarter-torus rim (tube radius
 rho = r, z = h) joining them, and the plane z = t between the pillars. The counter electrode fills
 everything above the film up to ``fill_height`` H, where its collector lies.
 
-Closed forms, per pillar (used by the tests):
+Closed forms, per pillar (checked by tests/test_coated_pillars.py):
 
 * core volume pi r^2 h; core|electrolyte area 2 pi r h + pi r^2 (side and top);
 * coated pillar (core + film, without the substrate film) C = pi (r+t)^2 h + pi r^2 t
@@ -105,23 +105,6 @@ class CoatedPillarsParams(Params):
         xs = [x for x, _ in sites]
         ys = [y for _, y in sites]
         return (min(xs) - p / 2, min(ys) - p / 2, max(xs) + p / 2, max(ys) + p / 2), sites
-
-    # --- closed forms ------------------------------------------------------------------------
-    def closed_form(self) -> dict[str, float]:
-        """Exact volumes and interface areas per pillar (footprint = :meth:`cell_area`), SI."""
-        r, t, h, H, A = self.radius, self.electrolyte_thickness, self.height, self.fill_height, self.cell_area()
-        pi = math.pi
-        coated = pi * (r + t) ** 2 * h + pi * r * r * t + pi ** 2 * r * t * t / 2 + 2 * pi * t ** 3 / 3
-        outer_solid = coated + A * t - pi * (r + t) ** 2 * t
-        core = pi * r * r * h
-        return {
-            "core_volume": core,
-            "electrolyte_volume": outer_solid - core,
-            "fill_volume": A * H - outer_solid,
-            "core_area": 2 * pi * r * h + pi * r * r,
-            "fill_area": (A - pi * (r + t) ** 2 + 2 * pi * (r + t) * (h - t) + pi ** 2 * r * t
-                          + 2 * pi * t * t + pi * r * r),
-        }
 
 
 def _coated_pillar(x: float, y: float, r: float, t: float, h: float, angle: float) -> int:

@@ -39,13 +39,13 @@ import shapely.affinity
 from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
 from shapely.ops import polygonize, unary_union
 
+from .meshing import TRI
 from .model import Geometry, surfaces_of
 from .params import MODEL_UNIT_M
 
 TRANSPARENT_REGIONS = ("electrolyte",)
 ARCMINUTE_RAD = math.pi / (180 * 60)
 CURVE_SAMPLES = 4096
-TRI = 2
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,8 @@ def _mesh_face_polygon(face: int, index: dict[int, int] | None = None):
                         - (p[:, 2, 0] - p[:, 0, 0]) * (p[:, 1, 1] - p[:, 0, 1]))
     p = p[area > 1e-14 * max(area.max(), 1e-300)]
     edge = float(np.median(np.hypot(*(p[:, 1] - p[:, 0]).T))) if len(p) else 0.0
-    union = unary_union(shapely.polygons(p))
     # close the pinholes round-off leaves between projected triangles
-    with np.errstate(invalid="ignore"):
-        closed = union.buffer(1e-6 * edge, join_style="mitre").buffer(-1e-6 * edge, join_style="mitre")
-    return _polygons(closed), edge
+    return _close(unary_union(shapely.polygons(p)), 1e-6 * edge), edge
 
 
 def shadow(geo: Geometry):
@@ -210,14 +207,17 @@ def _unfold(outline: Polygon, mirror: tuple[bool, ...], shade, depth: int = 6):
                 nxt.append((img_cell, img_sh, img_pts))
         frontier = nxt
     # close the seams the round-off of the reflections leaves between neighbouring images
-    close = 1e-6 * math.sqrt(outline.area)
-    polys = [g for _, sh in cells for g in getattr(sh, "geoms", [sh]) if isinstance(g, Polygon) and g.area > 0]
-    union = unary_union(polys)
+    return _close(unary_union([_polygons(sh) for _, sh in cells]), 1e-6 * math.sqrt(outline.area))
+
+
+def _close(geom, delta: float):
+    """Morphological closing by ``delta`` with mitre joins: seals seams and pinholes narrower than
+    2 delta and keeps corners sharp. Falls back to the input if GEOS returns something else."""
     with np.errstate(invalid="ignore"):  # GEOS flags near-collinear mitre joins; the result is checked
-        merged = union.buffer(close, join_style="mitre").buffer(-close, join_style="mitre")
-    if not merged.is_valid or abs(merged.area - union.area) > 1e-6 * union.area:
-        merged = union
-    return _polygons(merged)
+        closed = geom.buffer(delta, join_style="mitre").buffer(-delta, join_style="mitre")
+    if not closed.is_valid or abs(closed.area - geom.area) > 1e-6 * geom.area:
+        return _polygons(geom)
+    return _polygons(closed)
 
 
 def _polygons(geom):
