@@ -21,7 +21,7 @@ class GeometricMetrics:
     ----------
     footprint_area_m2 : float
     volume_m3 : dict
-        Region name -> volume.
+        Region name -> volume; for a layer stack, each film's role -> its exact film volume.
     interface_area_m2 : dict
         Electrode -> area of its electrode|electrolyte interface.
     area_gain : dict
@@ -51,6 +51,9 @@ def exact_metrics(geo: Geometry) -> GeometricMetrics:
     occ = gmsh.model.occ
     a2, v3 = MODEL_UNIT_M ** 2, MODEL_UNIT_M ** 3
     volume = {name: sum(occ.getMass(3, t) for t in vols) * v3 for name, vols in geo.regions.items()}
+    # the films of a stack by their exact volumes (a collapsed film has no region; a resolved film's
+    # region may also hold the collapsed films it carries)
+    volume.update({layer.role: layer.volume_m3 for layer in geo.layers})
     area = {e: sum(occ.getMass(2, t) for t in geo.interfaces[e]) * a2 for e in ELECTRODES}
     feat = tuple(sum(occ.getMass(2, t) for t in surfs) * a2 for surfs in geo.feature_surfaces)
     gain = {e: area[e] / geo.footprint_area_m2 for e in ELECTRODES}

@@ -7,7 +7,8 @@ A generator is a pure function ``build(params, domain) -> Geometry`` that runs i
 the same way for every architecture:
 
 * a surface shared by the electrolyte and an electrode region is ``<electrode>_interface``;
-* a surface between two volumes of the same region is ``internal``;
+* a surface between two volumes of the same region is ``internal``, one between two other regions
+  is named by both (``cathode_collector``, ``barrier_silicon``);
 * any other surface is named by the architecture's ``outer`` callback from its bounding box
   (``substrate``, ``top``, ``symmetry``, ``anode_collector`` ...).
 
@@ -87,6 +88,29 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class LayerRecord:
+    """One film of a conformal stack as built.
+
+    Attributes
+    ----------
+    role : str
+    material : str
+        Material name (for reports).
+    thickness_m : float
+    volume_m3 : float
+        Exact volume of the film in the modelled domain (OCC), whether meshed or collapsed.
+    collapsed : bool
+        True if the film is thinner than ``mesh.thin_layer_limit`` and modelled as a surface.
+    """
+
+    role: str
+    material: str
+    thickness_m: float
+    volume_m3: float
+    collapsed: bool
+
+
+@dataclass(frozen=True)
 class Geometry:
     """A tagged gmsh model (lives in the open gmsh session) and what the mesher needs to know of it.
 
@@ -111,6 +135,8 @@ class Geometry:
         structure (unit cells), False for an outer wall (finite arrays, the coaxial shell).
     feature_surfaces : tuple of tuple of int
         For each feature, its interface surfaces (filled by :func:`name_boundaries`).
+    layers : tuple of LayerRecord
+        The films of a conformal stack, from the substrate outward (empty for other designs).
     """
 
     architecture: str
@@ -123,6 +149,7 @@ class Geometry:
     outline_m: tuple[tuple[float, float], ...] = ()
     mirror_edges: tuple[bool, ...] = ()
     feature_surfaces: tuple[tuple[int, ...], ...] = field(default=())
+    layers: tuple[LayerRecord, ...] = ()
 
     @property
     def interfaces(self) -> dict[str, tuple[int, ...]]:
@@ -142,7 +169,8 @@ def surfaces_of(volume: int) -> set[int]:
 
 def name_boundaries(regions: Mapping[str, tuple[int, ...]],
                     outer: Callable[[str, tuple[float, ...]], str],
-                    features: tuple[Feature, ...] = ()) -> tuple[dict[str, tuple[int, ...]],
+                    features: tuple[Feature, ...] = (),
+                    aliases: Mapping[str, str] | None = None) -> tuple[dict[str, tuple[int, ...]],
                                                                   tuple[tuple[int, ...], ...]]:
     """Name every surface of the model (the OCC model must be synchronised).
 
@@ -155,6 +183,9 @@ def name_boundaries(regions: Mapping[str, tuple[int, ...]],
         between two regions that are not electrolyte|electrode).
     features : tuple of Feature
         The interface surfaces of each feature are returned in the same order.
+    aliases : mapping, optional
+        Region -> electrode whose interface a surface between that region and the electrolyte is
+        (a film collapsed onto the surface of ``silicon`` makes electrolyte|silicon the anode interface).
 
     Returns
     -------
@@ -168,16 +199,23 @@ def name_boundaries(regions: Mapping[str, tuple[int, ...]],
         for v in vols:
             for s in surfaces_of(v):
                 owner.setdefault(s, []).append(region)
+    aliases = dict(aliases or {})
     names: dict[str, list[int]] = {}
     for s, regs in sorted(owner.items()):
         regs_set = set(regs)
         if "electrolyte" in regs_set and len(regs_set) == 2:
-            (electrode,) = regs_set - {"electrolyte"}
+            (other,) = regs_set - {"electrolyte"}
+            electrode = aliases.get(other, other)
+            if electrode not in ELECTRODES:
+                raise GeometryError(f"surface {s} lies between the electrolyte and {other}, "
+                                    "which is not an electrode")
             name = f"{electrode}_interface"
         elif len(regs) == 1:
             name = outer(regs[0], bbox(2, s))
         elif len(regs) == 2 and len(regs_set) == 1:
             name = "internal"  # between two volumes of one region (pieces of crossing grid lines)
+        elif len(regs_set) == 2:
+            name = "_".join(sorted(regs_set))  # two solid regions, e.g. cathode_collector
         else:
             raise GeometryError(f"surface {s} lies between regions {sorted(regs_set)}, "
                                 "which the model does not allow")
@@ -217,7 +255,8 @@ def assert_all_tagged() -> None:
 def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | tuple[int, ...]],
            outer: Callable[[str, tuple[float, ...]], str], features: tuple[Feature, ...],
            footprint_area_m2: float, singular_edges: bool,
-           outline_m: Sequence[tuple[float, float]], mirror_edges: Sequence[bool] | bool) -> Geometry:
+           outline_m: Sequence[tuple[float, float]], mirror_edges: Sequence[bool] | bool,
+           aliases: Mapping[str, str] | None = None, layers: tuple[LayerRecord, ...] = ()) -> Geometry:
     """Synchronise, name, tag and check a model; return its :class:`Geometry` record.
 
     ``mirror_edges`` is one flag per outline edge, or one flag for all of them.
@@ -229,11 +268,12 @@ def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | 
         raise GeometryError("one mirror flag per outline edge is needed")
     gmsh.model.occ.synchronize()
     regions_t = {k: tuple(sorted(v)) for k, v in regions.items() if len(v)}
-    boundaries, feature_surfaces = name_boundaries(regions_t, outer, features)
+    boundaries, feature_surfaces = name_boundaries(regions_t, outer, features, aliases)
     add_physical_groups(regions_t, boundaries)
     assert_all_tagged()
     return Geometry(architecture=architecture, domain=domain,
                     regions=MappingProxyType(regions_t), boundaries=MappingProxyType(boundaries),
                     features=features, footprint_area_m2=footprint_area_m2,
                     singular_edges=singular_edges, outline_m=outline,
-                    mirror_edges=tuple(bool(m) for m in mirror_edges), feature_surfaces=feature_surfaces)
+                    mirror_edges=tuple(bool(m) for m in mirror_edges), feature_surfaces=feature_surfaces,
+                    layers=layers)

@@ -49,12 +49,13 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def length(default: float | None, doc: str, rule: str = "> 0", why: str = "") -> Any:
+def length(default: float | None, doc: str, rule: str = "> 0", why: str = "",
+           allow_zero: bool = False) -> Any:
     """A length field (SI metres inside; micrometres in the case file). ``default`` is in um.
 
-    ``why`` is appended to the message when the length is not > 0.
+    ``why`` is appended to the message when the length is not > 0; ``allow_zero`` accepts 0.
     """
-    meta = {"unit": "um", "doc": doc, "rule": rule, "why": why}
+    meta = {"unit": "um", "doc": doc, "rule": rule, "why": why, "allow_zero": allow_zero}
     if default is None:
         return field(default=None, metadata=meta)
     return field(default=default * UNITS["um"], metadata=meta)
@@ -71,6 +72,35 @@ def number(default: float, doc: str, lo: float, hi: float) -> Any:
     """A dimensionless number in the closed interval [lo, hi]."""
     return field(default=default, metadata={"unit": "", "doc": doc, "rule": f"in [{lo:g}, {hi:g}]",
                                             "bounds": (lo, hi)})
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One film of a conformal stack.
+
+    Attributes
+    ----------
+    role : str
+        ``barrier``, ``anode``, ``electrolyte``, ``cathode`` or ``collector``.
+    material : str or dict
+        A library name or a material mapping (as in the case's ``materials:`` block).
+    thickness : float
+        Metres.
+    """
+
+    role: str
+    material: Any
+    thickness: float
+
+    def display(self) -> dict[str, Any]:
+        """As a case file writes it (thickness in um)."""
+        return {"role": self.role, "material": self.material,
+                "thickness": float(f"{self.thickness / UNITS['um']:.12g}")}
+
+
+def layers(default: tuple[Layer, ...], doc: str, rule: str) -> Any:
+    """A list of :class:`Layer` (``{role, material, thickness}`` mappings in the case file)."""
+    return field(default=default, metadata={"unit": None, "doc": doc, "rule": rule, "layers": True})
 
 
 def integer(default: int, doc: str, lo: int = 1) -> Any:
@@ -95,6 +125,7 @@ class FieldInfo:
     rule: str
     doc: str
     options: tuple[str, ...] | None = None
+    layers: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,23 +156,28 @@ class Params:
                 if not (isinstance(value, float) and lo <= value <= hi):
                     raise ParameterError(f"geometry.{f.name}", value, f"must be {f.metadata['rule']}")
             elif f.metadata.get("unit") == "um" and value is not None:
-                if not (value > 0) or value != value or value == float("inf"):
+                zero_ok = f.metadata.get("allow_zero", False)
+                if not (value > 0 or (zero_ok and value == 0)) or value != value or value == float("inf"):
                     why = f.metadata.get("why")
+                    rule = ">= 0" if zero_ok else "> 0"
                     raise ParameterError(f"geometry.{f.name}", self.show(f.name),
-                                         "must be a finite length > 0" + (f" ({why})" if why else ""))
+                                         f"must be a finite length {rule}" + (f" ({why})" if why else ""))
         self.check()
 
     def check(self) -> None:
         """Cross-field rules of the architecture; raise :class:`ParameterError`."""
 
-    def check_domain(self, domain: "Domain") -> None:
-        """Rules that depend on the modelled domain; raise :class:`ParameterError`."""
+    def check_build(self, domain: "Domain", options: dict[str, float]) -> None:
+        """Rules that depend on the modelled domain or on the build options (e.g.
+        ``thin_layer_limit``, metres); raise :class:`ParameterError`."""
 
     def show(self, name: str) -> Any:
         """Value of field ``name`` in its display unit (um for lengths)."""
         f = {f.name: f for f in dataclasses.fields(self)}[name]
         value = getattr(self, name)
         unit = f.metadata.get("unit")
+        if f.metadata.get("layers"):
+            return [layer.display() for layer in value]
         if unit and value is not None:
             if isinstance(value, (tuple, list)):
                 return [v / UNITS[unit] if isinstance(v, float) else v for v in value]
@@ -159,12 +195,15 @@ class Params:
         for f in dataclasses.fields(cls):
             unit = f.metadata.get("unit")
             default = f.default
-            if unit and isinstance(default, tuple):
+            if f.metadata.get("layers"):
+                default = [layer.display() for layer in default]
+            elif unit and isinstance(default, tuple):
                 default = [round(v / UNITS[unit], 12) for v in default]
             elif unit and default is not None:
                 default = round(default / UNITS[unit], 12)
             out.append(FieldInfo(f.name, unit, default, f.metadata.get("rule", ""),
-                                 f.metadata.get("doc", ""), f.metadata.get("options")))
+                                 f.metadata.get("doc", ""), f.metadata.get("options"),
+                                 bool(f.metadata.get("layers"))))
         return out
 
     def display(self) -> dict[str, Any]:

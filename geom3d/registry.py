@@ -2,7 +2,9 @@
 
 The CLI lists and describes architectures from here; the case schema validates ``architecture`` and
 ``geometry`` against it. Adding an architecture is one module with ``NAME``, ``SUMMARY``, a frozen
-parameter dataclass and ``build(params, domain) -> Geometry``, plus one line below.
+parameter dataclass and ``build(params, domain) -> Geometry``, plus one line below. A module may
+declare ``BUILD_OPTIONS`` (e.g. ``("thin_layer_limit",)``): case settings passed to ``build`` as
+keyword arguments in SI units.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from importlib import import_module
 from .params import Params
 
 _MODULES = ("planar", "interdigitated_pillars", "coated_pillars", "interdigitated_plates",
-            "transparent_mesh", "coaxial")
+            "trenched_silicon", "transparent_mesh", "coaxial")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Architecture:
     build: Callable
     domains: tuple[str, ...]
     module: str
+    options: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -41,7 +44,8 @@ def _load() -> dict[str, Architecture]:
                       if isinstance(v, type) and issubclass(v, Params) and v is not Params
                       and v.__module__ == mod.__name__)
         domains = getattr(mod, "DOMAINS", ("unit_cell", "array"))
-        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, mod.build, domains, mod.__name__)
+        options = getattr(mod, "BUILD_OPTIONS", ())
+        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, mod.build, domains, mod.__name__, options)
     return out
 
 

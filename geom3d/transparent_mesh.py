@@ -66,7 +66,7 @@ class TransparentMeshParams(Params):
                 self.fail("offset", f"each component must be in [0, pitch/2] = [0, {p / 2 / 1e-6:.6g}] um "
                                     "(an offset d and pitch - d are mirror images)")
 
-    def check_domain(self, domain: Domain) -> None:
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
         if domain.kind == "unit_cell":
             self.cell_offset()
 

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from geom3d import Domain, ParameterError, registry
+from geom3d.params import Layer
 from solvers.materials import Material, resolve
 from solvers.units import QuantityError, from_si, to_si
 
@@ -50,6 +51,17 @@ def _quantity(unit: str, *, positive: bool = False, nonzero: bool = False):
 
 def _round(x: float) -> float:
     return float(f"{x:.12g}")
+
+
+def _round_all(v: Any) -> Any:
+    """Round every float in a nested structure to 12 significant digits."""
+    if isinstance(v, float):
+        return _round(v)
+    if isinstance(v, list):
+        return [_round_all(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _round_all(x) for k, x in v.items()}
+    return v
 
 
 Length = Annotated[float, _quantity("um", positive=True)]
@@ -149,6 +161,11 @@ class Case:
         return self.model.name
 
     @property
+    def build_options(self) -> dict[str, float]:
+        """Options the architecture's ``build`` takes from the case (SI)."""
+        return build_options(self.architecture, self.model)
+
+    @property
     def interface_size_um(self) -> float:
         m = self.model.mesh
         return m.interface_size if m.interface_size is not None else _round(m.size / 4)
@@ -159,9 +176,7 @@ class Case:
         out: dict[str, Any] = {"name": m.name, "architecture": m.architecture, "domain": m.domain}
         if m.domain == "array":
             out["array"] = {"nx": self.domain.nx, "ny": self.domain.ny}
-        out["geometry"] = {k: (_round(v) if isinstance(v, float)
-                               else [_round(x) for x in v] if isinstance(v, list) else v)
-                           for k, v in self.params.display().items()}
+        out["geometry"] = {k: _round_all(v) for k, v in self.params.display().items()}
         out["materials"] = m.materials.model_dump()
         out["physics"] = {k: v for k, v in m.physics.model_dump().items() if v is not None}
         mesh = m.mesh.model_dump()
@@ -299,7 +314,7 @@ def load_case(raw: dict[str, Any]) -> Case:
     domain = Domain(model.domain, arr.nx, arr.ny) if model.domain == "array" else Domain()
     params = _geometry(arch, model.geometry)
     try:
-        params.check_domain(domain)
+        params.check_build(domain, build_options(arch, model))
     except ParameterError as exc:
         raise CaseError(str(exc)) from None
     mesh = model.mesh
@@ -311,12 +326,15 @@ def load_case(raw: dict[str, Any]) -> Case:
                         "(the secondary model is planned)")
     if ph.temperature <= -273.15:
         raise CaseError(f"physics.temperature = {ph.temperature}: must be above absolute zero")
-    try:
-        materials = {role: resolve(getattr(model.materials, role), role, f"materials.{role}")
-                     for role in ("electrolyte", "anode", "cathode")}
-    except QuantityError as exc:
-        raise CaseError(str(exc)) from None
+    materials = _materials(model, params)
     return Case(model, arch, params, domain, materials)
+
+
+def build_options(arch: registry.Architecture, model: CaseModel) -> dict[str, float]:
+    """The case settings an architecture's ``build`` takes besides its parameters (SI), e.g.
+    ``thin_layer_limit`` in metres from ``mesh.thin_layer_limit``."""
+    available = {"thin_layer_limit": model.mesh.thin_layer_limit * 1e-6}
+    return {k: available[k] for k in arch.options}
 
 
 def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
@@ -326,7 +344,9 @@ def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
         if key not in fields:
             raise CaseError(f"geometry.{key}: unknown key for {arch.name} (allowed: {', '.join(fields)})")
         f = fields[key]
-        if f.options is not None:
+        if f.layers:
+            kwargs[key] = _layers(value, f"geometry.{key}")
+        elif f.options is not None:
             if not isinstance(value, str):
                 raise CaseError(f"geometry.{key} = {_fmt_value(value)}: must be {f.rule}")
             kwargs[key] = value
@@ -347,6 +367,51 @@ def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
     try:
         return arch.params(**kwargs)
     except ParameterError as exc:
+        raise CaseError(str(exc)) from None
+
+
+def _layers(value: Any, key: str) -> tuple[Layer, ...]:
+    """Parse a ``layers:`` list of ``{role, material, thickness}`` mappings."""
+    if not isinstance(value, list) or not value:
+        raise CaseError(f"{key} = {_fmt_value(value)}: must be a non-empty list of "
+                        "{role, material, thickness} mappings")
+    out = []
+    for i, item in enumerate(value):
+        k = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise CaseError(f"{k} = {_fmt_value(item)}: must be a mapping {{role, material, thickness}}")
+        extra = set(item) - {"role", "material", "thickness"}
+        if extra:
+            raise CaseError(f"{k}.{sorted(extra)[0]}: unknown key (allowed: role, material, thickness)")
+        for req in ("role", "material", "thickness"):
+            if req not in item:
+                raise CaseError(f"{k}.{req}: missing (a layer is {{role, material, thickness}})")
+        if not isinstance(item["role"], str):
+            raise CaseError(f"{k}.role = {_fmt_value(item['role'])}: must be a string")
+        try:
+            t = to_si(item["thickness"], "um", f"{k}.thickness")
+        except QuantityError as exc:
+            raise CaseError(str(exc)) from None
+        out.append(Layer(item["role"], item["material"], t))
+    return tuple(out)
+
+
+def _materials(model: CaseModel, params: Any) -> dict[str, Material]:
+    """Resolve the three materials; an architecture with a layer stack names them in its layers, and a
+    ``materials:`` entry that names another material for the same role is an error."""
+    specs: dict[str, tuple[Any, str]] = {role: (getattr(model.materials, role), f"materials.{role}")
+                                         for role in ("electrolyte", "anode", "cathode")}
+    for i, layer in enumerate(getattr(params, "layers", ()) or ()):
+        if layer.role not in specs:
+            continue
+        key = f"geometry.layers[{i}].material"
+        if layer.role in model.materials.model_fields_set and specs[layer.role][0] != layer.material:
+            raise CaseError(f"materials.{layer.role} = {_fmt_value(specs[layer.role][0])}: conflicts with "
+                            f"{key} = {_fmt_value(layer.material)}; name the material in one place")
+        specs[layer.role] = (layer.material, key)
+    try:
+        return {role: resolve(spec, role, key) for role, (spec, key) in specs.items()}
+    except QuantityError as exc:
         raise CaseError(str(exc)) from None
 
 

@@ -68,7 +68,7 @@ class RunResult:
 # --- stages --------------------------------------------------------------------------------------
 def build_geometry(case: Case) -> Geometry:
     """Geometry stage (inside an open gmsh session)."""
-    return case.architecture.build(case.params, case.domain)
+    return case.architecture.build(case.params, case.domain, **case.build_options)
 
 
 def build_mesh(case: Case, geo: Geometry) -> MeshData:
@@ -90,7 +90,7 @@ def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics, tr: Transpa
     cap = {e: charge[e] * C_TO_UAH / (fp * M2_TO_CM2) for e in ELECTRODES}
     capacity = min(cap.values())
     emf = case.materials["cathode"]["potential"] - case.materials["anode"]["potential"]
-    return {
+    rec = {
         "footprint_area_um2": fp * 1e12,
         "volume_um3": {k: v * 1e18 for k, v in gm.volume_m3.items()},
         "interface_area_um2": {e: gm.interface_area_m2[e] * 1e12 for e in ELECTRODES},
@@ -105,6 +105,29 @@ def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics, tr: Transpa
         "limiting_electrode": min(cap, key=cap.get),
         "energy_uWh_cm2": capacity * emf,
     }
+    if geo.layers:
+        rec["layers"] = layer_records(case, geo, fp)
+        rec["collapsed_layers"] = [layer.role for layer in geo.layers if layer.collapsed]
+    return rec
+
+
+def layer_records(case: Case, geo: Geometry, footprint_m2: float) -> list[dict[str, Any]]:
+    """Per film of a stack: thickness, exact volume, area gain (volume / (thickness x footprint): how
+    much more of the film the footprint holds than a flat film) and, for the electrodes, capacity
+    per footprint against the same film on a flat substrate."""
+    out = []
+    for layer in geo.layers:
+        gain = layer.volume_m3 / (layer.thickness_m * footprint_m2)
+        item: dict[str, Any] = {"role": layer.role, "material": layer.material,
+                                "thickness_um": layer.thickness_m * 1e6, "collapsed": layer.collapsed,
+                                "volume_um3": layer.volume_m3 * 1e18, "area_gain": gain}
+        if layer.role in ELECTRODES:
+            m = case.materials[layer.role]
+            per_m3 = m["density"] * m["specific_capacity"] * C_TO_UAH / M2_TO_CM2   # uAh/cm2 per metre
+            item["capacity_uAh_cm2"] = layer.volume_m3 / footprint_m2 * per_m3
+            item["flat_capacity_uAh_cm2"] = layer.thickness_m * per_m3
+        out.append(item)
+    return out
 
 
 def solve(case: Case, geo: Geometry, mesh: MeshData, sigma: float) -> tuple[PrimarySolution, Any, dict, np.ndarray]:
