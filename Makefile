@@ -27,6 +27,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_unit_cell.py
+	$(BIN)/python bench/bench_trench_deep.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache *.egg-info

@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from geom3d import Domain, ParameterError, registry
 from geom3d.params import Layer
-from solvers.materials import Material, resolve
+from solvers.materials import Material, library, resolve
 from solvers.units import QuantityError, from_si, to_si
 
 
@@ -402,9 +402,13 @@ def _materials(model: CaseModel, params: Any) -> dict[str, Material]:
     specs: dict[str, tuple[Any, str]] = {role: (getattr(model.materials, role), f"materials.{role}")
                                          for role in ("electrolyte", "anode", "cathode")}
     for i, layer in enumerate(getattr(params, "layers", ()) or ()):
-        if layer.role not in specs:
-            continue
         key = f"geometry.layers[{i}].material"
+        if layer.role not in specs:   # barrier, collector: a library name, or a mapping kept as given
+            if isinstance(layer.material, str) and layer.material not in library():
+                raise CaseError(f"{key} = {layer.material!r}: unknown material; known: {', '.join(library())}")
+            if not isinstance(layer.material, (str, dict)):
+                raise CaseError(f"{key} = {_fmt_value(layer.material)}: must be a library name or a mapping")
+            continue
         if layer.role in model.materials.model_fields_set and specs[layer.role][0] != layer.material:
             raise CaseError(f"materials.{layer.role} = {_fmt_value(specs[layer.role][0])}: conflicts with "
                             f"{key} = {_fmt_value(layer.material)}; name the material in one place")

@@ -145,7 +145,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for col in ("key", "unit", "default", "constraint", "description"):
         t.add_column(col)
     for f in arch.params.describe():
-        default = "(see description)" if f.default is None else _fmt(f.default, 6)
+        if f.layers:
+            default = "; ".join(f"{d['role']} {d['material']} {d['thickness']:g} um" for d in f.default)
+        else:
+            default = "(see description)" if f.default is None else _fmt(f.default, 6)
         t.add_row(f.name, f.unit or "-", escape(default), escape(f.rule), escape(f.doc))
     out.print(t)
     print(arch.doc.strip())

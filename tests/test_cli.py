@@ -164,6 +164,11 @@ BAD_ARCH = [
      "geometry.layers[0].thickness: missing"),
     (arch_case("trenched_silicon", {}, materials={"anode": "Li"}),
      "materials.anode = 'Li': conflicts with geometry.layers[1].material = 'Si'"),
+    (arch_case("trenched_silicon", {"layers": [{"role": "barrier", "material": "Kryptonite", "thickness": 0.05},
+                                               {"role": "anode", "material": "Si", "thickness": 0.05},
+                                               {"role": "electrolyte", "material": "LiPON", "thickness": 1},
+                                               {"role": "cathode", "material": "LiCoO2", "thickness": 1}]}),
+     "geometry.layers[0].material = 'Kryptonite': unknown material"),
     (arch_case("trenched_silicon", {}, domain="array", array={"nx": 2, "ny": 2}),
      "array.ny = 2: trenches run along y: use ny: 1"),
 ]
