@@ -18,6 +18,7 @@ from geom3d import GeometricMetrics, Geometry, GeometryError, MeshData, exact_me
 from geom3d.transparency import Transparency, transparency
 from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
+from solvers.materials import library
 from solvers.primary import PrimarySolution, solve_primary
 
 from . import __version__
@@ -111,16 +112,28 @@ def geometry_record(case: Case, geo: Geometry, gm: GeometricMetrics, tr: Transpa
     return rec
 
 
+def _electronic_conductivity(case: Case, layer: Any) -> float | None:
+    """Electronic conductivity of a film's material (S/m), if the library or the case gives one."""
+    if layer.role in case.materials:
+        return case.materials[layer.role].props.get("electronic_conductivity")
+    mat = library().get(layer.material)
+    return None if mat is None else mat.props.get("electronic_conductivity")
+
+
 def layer_records(case: Case, geo: Geometry, footprint_m2: float) -> list[dict[str, Any]]:
     """Per film of a stack: thickness, exact volume, area gain (volume / (thickness x footprint): how
-    much more of the film the footprint holds than a flat film) and, for the electrodes, capacity
-    per footprint against the same film on a flat substrate."""
+    much more of the film the footprint holds than a flat film), sheet conductance (electronic
+    conductivity x thickness) and, for the electrodes, capacity per footprint against the same film on
+    a flat substrate."""
     out = []
     for layer in geo.layers:
         gain = layer.volume_m3 / (layer.thickness_m * footprint_m2)
         item: dict[str, Any] = {"role": layer.role, "material": layer.material,
                                 "thickness_um": layer.thickness_m * 1e6, "collapsed": layer.collapsed,
                                 "volume_um3": layer.volume_m3 * 1e18, "area_gain": gain}
+        sigma = _electronic_conductivity(case, layer)
+        if sigma is not None:   # what a collapsed film keeps for electrode conduction, S per square
+            item["sheet_conductance_S"] = sigma * layer.thickness_m
         if layer.role in ELECTRODES:
             m = case.materials[layer.role]
             per_m3 = m["density"] * m["specific_capacity"] * C_TO_UAH / M2_TO_CM2   # uAh/cm2 per metre

@@ -90,6 +90,9 @@ def test_layer_volumes_closed_form(feature, geo):
     # capacity per footprint of the cathode film against the same film on a flat substrate
     cath = by_role["cathode"]
     assert cath["capacity_uAh_cm2"] / cath["flat_capacity_uAh_cm2"] == pytest.approx(cath["area_gain"], rel=1e-9)
+    # what the collapsed films keep for electrode conduction: sigma x t (library TiN 1e4 S/cm, Si 3e-6 S/cm)
+    assert by_role["barrier"]["sheet_conductance_S"] == pytest.approx(1e6 * 50e-9, rel=1e-9)
+    assert by_role["anode"]["sheet_conductance_S"] == pytest.approx(3e-4 * 50e-9, rel=1e-9)
 
 
 def test_thin_film_limit_of_the_asr(capsys):
