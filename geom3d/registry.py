@@ -4,7 +4,8 @@ The CLI lists and describes architectures from here; the case schema validates `
 ``geometry`` against it. Adding an architecture is one module with ``NAME``, ``SUMMARY``, a frozen
 parameter dataclass and ``build(params, domain) -> Geometry``, plus one line below. A module may
 declare ``BUILD_OPTIONS`` (e.g. ``("thin_layer_limit",)``): case settings passed to ``build`` as
-keyword arguments in SI units.
+keyword arguments in SI units. An implicit architecture (``IMPLICIT = True``, the sponge) meshes
+itself: its ``build(params, domain, size, interface_size)`` returns the mesh and metrics at once.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from importlib import import_module
 from .params import Params
 
 _MODULES = ("planar", "interdigitated_pillars", "coated_pillars", "interdigitated_plates",
-            "trenched_silicon", "transparent_mesh", "coaxial")
+            "trenched_silicon", "sponge", "transparent_mesh", "coaxial")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Architecture:
     domains: tuple[str, ...]
     module: str
     options: tuple[str, ...] = ()
+    implicit: bool = False
 
     @property
     def doc(self) -> str:
@@ -45,7 +47,8 @@ def _load() -> dict[str, Architecture]:
                       and v.__module__ == mod.__name__)
         domains = getattr(mod, "DOMAINS", ("unit_cell", "array"))
         options = getattr(mod, "BUILD_OPTIONS", ())
-        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, mod.build, domains, mod.__name__, options)
+        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, mod.build, domains, mod.__name__, options,
+                                     bool(getattr(mod, "IMPLICIT", False)))
     return out
 
 

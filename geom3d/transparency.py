@@ -357,3 +357,45 @@ def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
     else:
         invisible = hi / math.tan(ARCMINUTE_RAD)
     return Transparency(fraction, open_area * s * s, outline.area * s * s, lo, hi, invisible)
+
+
+def mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray,
+                      outline_m, transmittance: float = 1.0) -> Transparency:
+    """Transparency of a meshed implicit geometry (no OCC model): the shadow is the union of the
+    projected boundary triangles of the opaque tetrahedra, the horizontal ones first (exact for the
+    collector planes), the sloped ones only where those do not already cover the footprint.
+
+    Parameters
+    ----------
+    points_m : ndarray (n, 3)
+    tets : ndarray (m, 4)
+    opaque : ndarray (m,) of bool
+    outline_m : sequence of (x, y)
+        Footprint polygon, metres.
+    transmittance : float
+    """
+    from .levelset import faces  # noqa: PLC0415
+
+    s = MODEL_UNIT_M
+    pts = points_m / s
+    outline = Polygon([(x / s, y / s) for x, y in outline_m])
+    tris, owners, _ = faces(tets)
+    o0 = opaque[owners[:, 0]]
+    o1 = np.where(owners[:, 1] >= 0, opaque[np.maximum(owners[:, 1], 0)], False)
+    skin = tris[o0 != o1]
+    p = pts[skin]
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    nz = np.abs(n[:, 2]) / np.maximum(np.linalg.norm(n, axis=1), 1e-300)
+    flat = nz > 1 - 1e-9
+    cover = _close(unary_union(shapely.polygons(p[flat][:, :, :2])), 1e-9 * math.sqrt(outline.area))
+    if not cover.buffer(1e-9 * math.sqrt(outline.area)).contains(outline):
+        sloped = (nz > 1e-9) & ~flat
+        if sloped.any():
+            cover = unary_union([cover, unary_union(shapely.polygons(p[sloped][:, :, :2]))])
+    shade = _polygons(cover.intersection(outline))
+    open_area = outline.area - shade.area
+    if open_area < 1e-9 * outline.area:
+        open_area = 0.0
+    fraction = open_area / outline.area * transmittance
+    invisible = None if open_area == 0 else (0.0 if shade.area == 0 else None)
+    return Transparency(fraction, open_area * s * s, outline.area * s * s, None, None, invisible)

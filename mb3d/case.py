@@ -314,7 +314,7 @@ def load_case(raw: dict[str, Any]) -> Case:
     domain = Domain(model.domain, arr.nx, arr.ny) if model.domain == "array" else Domain()
     params = _geometry(arch, model.geometry)
     try:
-        params.check_build(domain, build_options(arch, model))
+        params.check_build(domain, case_options(model))
     except ParameterError as exc:
         raise CaseError(str(exc)) from None
     mesh = model.mesh
@@ -330,10 +330,18 @@ def load_case(raw: dict[str, Any]) -> Case:
     return Case(model, arch, params, domain, materials)
 
 
+def case_options(model: CaseModel) -> dict[str, float]:
+    """Mesh settings that geometry rules may depend on, SI (metres)."""
+    m = model.mesh
+    isize = m.interface_size if m.interface_size is not None else _round(m.size / 4)
+    return {"thin_layer_limit": m.thin_layer_limit * 1e-6, "size": m.size * 1e-6,
+            "interface_size": isize * 1e-6}
+
+
 def build_options(arch: registry.Architecture, model: CaseModel) -> dict[str, float]:
     """The case settings an architecture's ``build`` takes besides its parameters (SI), e.g.
     ``thin_layer_limit`` in metres from ``mesh.thin_layer_limit``."""
-    available = {"thin_layer_limit": model.mesh.thin_layer_limit * 1e-6}
+    available = case_options(model)
     return {k: available[k] for k in arch.options}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from geom3d import GeometricMetrics, Geometry, GeometryError, MeshData, exact_metrics, gmsh_session, mesh_geometry
-from geom3d.transparency import Transparency, transparency
+from geom3d.transparency import Transparency, mesh_transparency, transparency
 from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
 from solvers.materials import library
@@ -253,15 +253,26 @@ def run_case(case: Case, verbose: bool = False,
     timing = {}
     t0 = time.perf_counter()
     step("geometry")
-    with gmsh_session(verbose=verbose):
-        geo = build_geometry(case)
-        gm = exact_metrics(geo)
-        t1 = time.perf_counter()
-        step("mesh")
-        mesh = build_mesh(case, geo)
-        t2 = time.perf_counter()
+    if case.architecture.implicit:   # the sponge meshes itself: geometry and mesh in one stage
+        with gmsh_session(verbose=verbose):
+            built = case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
+                                            interface_size=case.interface_size_um * 1e-6)
+        geo, mesh, gm, extra = built.geometry, built.mesh, built.metrics, built.info
+        t1 = t2 = time.perf_counter()
         step("transparency")
-        tr = optical(case, geo)
+        tr = mesh_transparency(mesh.points_m, mesh.tets, mesh.tet_region != mesh.region_names.index("electrolyte"),
+                               geo.outline_m, getattr(case.params, "substrate_transmittance", 1.0))
+    else:
+        extra = {}
+        with gmsh_session(verbose=verbose):
+            geo = build_geometry(case)
+            gm = exact_metrics(geo)
+            t1 = time.perf_counter()
+            step("mesh")
+            mesh = build_mesh(case, geo)
+            t2 = time.perf_counter()
+            step("transparency")
+            tr = optical(case, geo)
     timing["geometry"], timing["mesh"] = t1 - t0, t2 - t1
     timing["transparency"] = time.perf_counter() - t2
     step("solve")
@@ -280,7 +291,7 @@ def run_case(case: Case, verbose: bool = False,
         "case": case.normalized(),
         "case_hash": case.hash(),
         "architecture": case.architecture.name,
-        "geometry": geometry_record(case, geo, gm, tr),
+        "geometry": {**geometry_record(case, geo, gm, tr), **({"structure": extra} if extra else {})},
         "mesh": {"n_nodes": int(len(mesh.points_m)), "n_tetrahedra": int(len(mesh.tets)),
                  "n_tetrahedra_electrolyte": int(emesh.t.shape[1]),
                  "element_order": case.model.mesh.order, "n_dofs": sol.n_dofs,

@@ -1,0 +1,462 @@
+"""Sponge: interpenetrating cathode web, conformal electrolyte film and anode fill (seed Fig. 3).
+
+A cathode web stands on the cathode collector (z = 0) up to ``web_height``; a conformal electrolyte film
+of thickness t_e coats the web and the exposed collector; the anode fills the rest up to ``height``,
+where the anode collector lies. The footprint is a ``width`` x ``width`` square.
+
+Web. ``kind: gyroid``: web = {F < tau, z < web_height} with the nodal gyroid
+F = sin X cos Y + sin Y cos Z + sin Z cos X, X = 2 pi x / cell_size (origin at the cell corner), tau
+set by ``solid_fraction`` (0.5 gives tau = 0). ``kind: random``: F is a Gaussian random field with the
+covariance exp(-r^2 / correlation_length^2), made by filtering white noise (numpy generator seeded with
+``seed``) in Fourier space on a grid periodic in x and y, and read between grid points by cubic
+splines; tau is the ``solid_fraction`` quantile of F in the web zone. Web pieces that do not touch the
+collector are removed (reported; more than 2 % of the web is an error).
+
+Film. The film is the set of points within t_e of the web or of the collector: its outer surface is
+the zero set of d(x) - t_e with d the Euclidean distance to web and collector, evaluated from a dense
+sampling of the web surface (grid-edge crossings of F = tau at a spacing of t_e / 5 or finer, and the
+web's top face) with a k-d tree, periodic images included, and from z for the collector.
+
+Meshing (``geom3d.levelset``). A structured lattice of tetrahedra (cubes of side ``mesh.interface_size``,
+six Kuhn tetrahedra each) fills the box; it is cut conformally, first by the web level set, then by
+the film level set, so every region and interface is a conforming union of tetrahedra and triangles
+whose interfaces are the piecewise linear interpolants of the true surfaces: the interface areas
+converge at second order in the element size (not a staircase of voxels). The mesh goes to the
+solver in memory like every other architecture's.
+
+Checks (one-line errors): height > web_height + t_e; the web touches the collector; every piece of the
+anode fill reaches its collector (an isolated pocket is film that closed a pore: more than 2 % of the
+fill is an error, "film closes the pores"; smaller pockets become film and are reported); no cathode
+and anode tetrahedra touch; the film is nowhere thinner than 80 % of t_e (measured at every node of
+its outer surface).
+
+The lateral faces of the box are insulating. The structures are periodic in x and y (the gyroid with
+whole cells, the random field by construction), so the box is a periodic cell; with insulated faces
+instead of periodic ones the solution is that of the block cut out of the infinite sponge.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import gmsh
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from .levelset import cut, faces, lattice, quality
+from .meshing import MeshData
+from .metrics import GeometricMetrics
+from .model import Feature, Geometry, GeometryError
+from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, integer, length, number
+
+NAME = "sponge"
+SUMMARY = "gyroid or random interpenetrating electrodes with a conformal electrolyte film (seed Fig. 3)"
+DOMAINS = ("unit_cell",)
+IMPLICIT = True
+
+ISLAND_LIMIT = 0.02
+
+
+@dataclass(frozen=True)
+class SpongeParams(Params):
+    """Geometry of the sponge (lengths in metres)."""
+
+    kind: str = choice("gyroid", ("gyroid", "random"), "gyroid: nodal gyroid level set; random: "
+                                                       "smoothed Gaussian random field")
+    solid_fraction: float = number(0.5, "web volume fraction below web_height", 0.05, 0.95)
+    cell_size: float = length(10.0, "gyroid period (and the default width)")
+    correlation_length: float = length(5.0, "random field correlation length")
+    seed: int = integer(0, "random field seed (reproducible)", lo=0)
+    electrolyte_thickness: float = length(1.0, "conformal electrolyte film thickness")
+    web_height: float = length(20.0, "height of the cathode web")
+    height: float = length(22.0, "top of the anode fill, where its collector lies",
+                           rule="> web_height + electrolyte_thickness")
+    width: float | None = length(None, "side of the square footprint (default: one cell_size)")
+
+    def __post_init__(self) -> None:
+        if self.width is None and isinstance(self.cell_size, float):
+            object.__setattr__(self, "width", self.cell_size)
+        super().__post_init__()
+
+    def check(self) -> None:
+        te, wh = self.electrolyte_thickness, self.web_height
+        if self.height <= (wh + te) * (1 + 1e-12):
+            self.fail("height", f"the film would reach the anode collector: height must be > web_height + "
+                                f"electrolyte_thickness = {(wh + te) / 1e-6:.6g} um")
+        if self.kind == "gyroid":
+            n = self.width / self.cell_size
+            if abs(n - round(n)) > 1e-9 or round(n) < 1:
+                self.fail("width", f"must be a whole number of gyroid cells (cell_size "
+                                   f"{self.show('cell_size'):g} um) so that the block is a periodic cell")
+            scale = self.cell_size
+        else:
+            scale = self.correlation_length
+            if self.width < 2 * scale:
+                self.fail("width", f"must be >= 2 x correlation_length ({2 * scale / 1e-6:.6g} um) for a "
+                                   "representative random block")
+        if te >= 0.25 * scale:
+            which = "cell_size" if self.kind == "gyroid" else "correlation_length"
+            self.fail("electrolyte_thickness", f"film closes the pores: electrolyte_thickness must be < "
+                                               f"{which} / 4 = {scale / 4 / 1e-6:.6g} um")
+
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        isize = options.get("interface_size")
+        if isize is not None and isize > 0.5 * self.electrolyte_thickness * (1 + 1e-9):
+            raise ParameterError("mesh.interface_size", isize / 1e-6,
+                                 f"must be <= electrolyte_thickness / 2 = {self.electrolyte_thickness / 2e-6:.6g} "
+                                 "um to resolve the film")
+
+
+# --- the web field -------------------------------------------------------------------------------
+class WebField:
+    """The function F whose sublevel set {F < tau} below ``web_height`` is the web (model units, um)."""
+
+    def __init__(self, p: SpongeParams):
+        s = 1.0 / MODEL_UNIT_M
+        self.p = p
+        self.kind = p.kind
+        self.W, self.wh = p.width * s, p.web_height * s
+        self.cell_um = p.cell_size * s
+        if p.kind == "gyroid":
+            self.k = 2 * math.pi / (p.cell_size * s)
+            self.scale = p.cell_size * s / (2 * math.pi)   # F -> a length near the surface
+            self.tau = 0.0 if abs(p.solid_fraction - 0.5) < 1e-12 else self._gyroid_tau(p.solid_fraction)
+        else:
+            ell = p.correlation_length * s
+            self.h = ell / 6
+            self.n = [max(8, int(math.ceil(self.W / self.h)))] * 2 + [int(math.ceil((self.wh + 2 * ell) / self.h))]
+            self.h_xyz = np.array([self.W / self.n[0], self.W / self.n[1], (self.wh + 2 * ell) / self.n[2]])
+            rng = np.random.default_rng(p.seed)
+            noise = rng.standard_normal(self.n)
+            k = [2 * np.pi * np.fft.fftfreq(m, d) for m, d in zip(self.n, self.h_xyz)]
+            kx, ky, kz = np.meshgrid(*k, indexing="ij")
+            filt = np.exp(-(kx ** 2 + ky ** 2 + kz ** 2) * ell ** 2 / 8)   # covariance exp(-r^2/ell^2)
+            g = np.real(np.fft.ifftn(np.fft.fftn(noise) * filt))
+            self.grid = (g - g.mean()) / g.std()
+            self.coef = ndimage.spline_filter(self.grid, order=3, mode="grid-wrap")
+            self.scale = ell / math.sqrt(2)
+            # the solid fraction of the continuous field: the quantile over a grid twice as fine
+            # as the noise grid, cell-centred in the web zone
+            m = [int(math.ceil(self.W / (ell / 12)))] * 2 + [int(math.ceil(self.wh / (ell / 12)))]
+            axes = [(np.arange(k) + 0.5) * (L / k) for k, L in zip(m, (self.W, self.W, self.wh))]
+            X, Y, Z = np.meshgrid(*axes, indexing="ij")
+            values = self(np.column_stack([X.ravel(), Y.ravel(), Z.ravel()]))
+            self.tau = float(np.quantile(values, p.solid_fraction))
+
+    def _gyroid_tau(self, fraction: float) -> float:
+        x = (np.arange(64) + 0.5) / 64 * 2 * math.pi
+        X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+        F = np.sin(X) * np.cos(Y) + np.sin(Y) * np.cos(Z) + np.sin(Z) * np.cos(X)
+        return float(np.quantile(F, fraction))
+
+    def __call__(self, xyz: np.ndarray) -> np.ndarray:
+        if self.kind == "gyroid":
+            X, Y, Z = (self.k * xyz[:, i] for i in range(3))
+            return np.sin(X) * np.cos(Y) + np.sin(Y) * np.cos(Z) + np.sin(Z) * np.cos(X)
+        idx = (xyz / self.h_xyz).T
+        return ndimage.map_coordinates(self.coef, idx, order=3, mode="grid-wrap", prefilter=False)
+
+    def level(self, xyz: np.ndarray) -> np.ndarray:
+        """Web level set (approximately a length, negative inside the web)."""
+        return np.maximum((self(xyz) - self.tau) * self.scale, xyz[:, 2] - self.wh)
+
+
+def _surface_samples(web: WebField, spacing: float, keep) -> np.ndarray:
+    """Points on the web surface: crossings of F = tau along the edges of a grid of ``spacing`` in
+    the periodic block (below web_height), and the web's top face, model units."""
+    W, wh = web.W, web.wh
+    nx = int(math.ceil(W / spacing))
+    nz = int(math.ceil(wh / spacing))
+    xs = np.arange(nx) * (W / nx)
+    zs = np.linspace(0.0, wh, nz + 1)
+    X, Y, Z = np.meshgrid(xs, xs, zs, indexing="ij")
+    P = np.stack([X, Y, Z], axis=-1)
+    F = web(P.reshape(-1, 3)).reshape(X.shape) - web.tau
+    out = []
+    for axis in range(3):
+        if axis < 2:
+            F2, P2 = np.roll(F, -1, axis=axis), np.roll(P, -1, axis=axis).copy()
+            P2[..., axis] = np.where(P2[..., axis] < P[..., axis], P2[..., axis] + W, P2[..., axis])
+            F1, P1 = F, P
+        else:
+            F1, F2, P1, P2 = F[..., :-1], F[..., 1:], P[..., :-1, :], P[..., 1:, :]
+        m = (F1 * F2) < 0
+        t = F1[m] / (F1[m] - F2[m])
+        out.append(P1[m] + t[:, None] * (P2[m] - P1[m]))
+    top = P[:, :, -1][F[:, :, -1] < 0]      # the web's flat top face
+    pts = np.concatenate(out + [top])
+    pts[:, :2] %= W
+    return pts[keep(pts)] if keep is not None else pts
+
+
+@dataclass(frozen=True)
+class ImplicitBuild:
+    """What an implicit architecture hands to the pipeline instead of an OCC model."""
+
+    geometry: Geometry
+    mesh: MeshData
+    metrics: GeometricMetrics
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _periodic_pairs(points: np.ndarray, W: float) -> np.ndarray:
+    """Pairs of nodes that are the same point of the periodic block (x = 0 and x = W, y = 0 and y = W)."""
+    out = []
+    tol = 1e-9 * W
+    for axis in (0, 1):
+        lo = np.flatnonzero(points[:, axis] < tol)
+        hi = np.flatnonzero(points[:, axis] > W - tol)
+        other = [a for a in range(3) if a != axis]
+        def key(idx: np.ndarray) -> np.ndarray:
+            q = np.round(points[idx][:, other] / (1e-7 * W)).astype(np.int64)   # 1e-7 W grid
+            return q[:, 0] * (10 ** 9) + q[:, 1]
+
+        _, ia, ib = np.intersect1d(key(lo), key(hi), return_indices=True)
+        out.append(np.column_stack([lo[ia], hi[ib]]))
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+def _floating(tets: np.ndarray, mask: np.ndarray, anchor_nodes: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Tetrahedra of ``mask`` whose connected piece (through shared nodes, and across the periodic
+    faces) holds no anchor node."""
+    sel = np.flatnonzero(mask)
+    n_nodes = int(tets.max()) + 1
+    # bipartite graph tetrahedra -- nodes, plus the periodic node pairs
+    rows = np.repeat(np.arange(len(sel)), 4)
+    cols = len(sel) + tets[sel].ravel()
+    pa, pb = len(sel) + pairs[:, 0], len(sel) + pairs[:, 1]
+    size = len(sel) + n_nodes
+    g = coo_matrix((np.ones(len(rows) + len(pa)), (np.concatenate([rows, pa]), np.concatenate([cols, pb]))),
+                   shape=(size, size))
+    _, labels = connected_components(g, directed=False)
+    tet_lab = labels[:len(sel)]
+    used = np.zeros(n_nodes, bool)
+    used[tets[sel].ravel()] = True
+    anchored = np.unique(labels[len(sel) + np.flatnonzero(anchor_nodes & used)])
+    out = np.zeros(len(tets), bool)
+    out[sel] = ~np.isin(tet_lab, anchored)
+    return out
+
+
+def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: float = 0.5e-6) -> ImplicitBuild:
+    """Build and mesh the sponge (inside an open gmsh session).
+
+    Parameters
+    ----------
+    p : SpongeParams
+    domain : Domain
+        ``unit_cell`` only: the periodic block.
+    size, interface_size : float
+        Element size above the web zone and inside it, metres.
+
+    Returns
+    -------
+    ImplicitBuild
+    """
+    if domain.kind != "unit_cell":
+        raise ParameterError("domain", domain.kind, "sponge supports only unit_cell (a periodic block)")
+    p.check_build(domain, {"interface_size": interface_size})
+    s = 1.0 / MODEL_UNIT_M
+    te, H = p.electrolyte_thickness * s, p.height * s
+    h_in = interface_size * s
+    web = WebField(p)
+    W, wh = web.W, web.wh
+
+    # web surface samples, periodic images, and the islands of a random web
+    spacing = min(te / 5, h_in / 2)
+    samples = _surface_samples(web, spacing, None)
+    removed = 0.0
+    if p.kind == "random":
+        samples, removed, keep_fn = _drop_islands(web, samples, spacing)
+    else:
+        keep_fn = None
+    images = np.concatenate([samples + [dx, dy, 0] for dx in (-W, 0, W) for dy in (-W, 0, W)])
+    near = ((images[:, 0] > -te - h_in) & (images[:, 0] < W + te + h_in)
+            & (images[:, 1] > -te - h_in) & (images[:, 1] < W + te + h_in))
+    tree = cKDTree(images[near])
+
+    def web_level(xyz: np.ndarray) -> np.ndarray:
+        lv = web.level(xyz)
+        if keep_fn is not None:
+            lv = np.where(keep_fn(xyz), lv, np.maximum(lv, 1e-3 * te))   # removed islands are outside
+        return lv
+
+    def film_level(xyz: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        d, _ = tree.query(xyz, workers=1)
+        d = np.minimum(d, xyz[:, 2])
+        return np.where(inside, -te, d - te)
+
+    planes = (wh,) if p.kind == "random" else tuple(np.arange(1, wh / web.cell_um) * web.cell_um) + (wh,)
+    P, T = lattice((W, W, H), h_in, z_planes=planes)
+    c1 = cut(P, T, web_level(P))
+    in_web_node = np.zeros(len(c1.points), bool)
+    in_web_node[c1.tets[c1.side < 0].ravel()] = True
+    # nodes on the web surface (created by the cut or snapped) count as inside for the film distance
+    phi1 = web_level(c1.points)
+    phi1[len(P):] = 0.0
+    on_web = in_web_node | (np.abs(phi1) <= 1e-12)
+    c2 = cut(c1.points, c1.tets, film_level(c1.points, on_web))
+    web_side = c1.side[c2.parent]
+    region = np.where(web_side < 0, 0, np.where(c2.side < 0, 1, 2))      # cathode, electrolyte, anode
+    points, tets = c2.points, c2.tets
+
+    # checks: connectivity in the periodic block (pieces joined across opposite lateral faces count
+    # as one, as they are in the infinite sponge)
+    tris, owners, count = faces(tets)
+    vol = np.abs(_volumes(points, tets))
+    pairs = _periodic_pairs(points, W)
+    top_nodes = points[:, 2] > H - 1e-9 * H
+    bottom_nodes = points[:, 2] < 1e-9 * H
+    cut_off = _floating(tets, region == 2, top_nodes, pairs)
+    pocket_fraction = float(vol[cut_off].sum() / vol[region == 2].sum())
+    if pocket_fraction > ISLAND_LIMIT:
+        raise ParameterError("geometry.electrolyte_thickness", p.show("electrolyte_thickness"),
+                             f"film closes the pores: {pocket_fraction:.1%} of the anode fill is cut off "
+                             "from its collector (electrolyte_thickness too large for the pore size)")
+    floating = _floating(tets, region == 0, bottom_nodes, pairs)
+    island_fraction = float(vol[floating].sum() / vol[region == 0].sum())
+    if island_fraction > ISLAND_LIMIT:
+        raise ParameterError("geometry.solid_fraction", p.solid_fraction,
+                             f"the web falls apart: {island_fraction:.1%} of it does not touch the cathode "
+                             "collector (raise solid_fraction)")
+    region = np.where(cut_off | floating, 1, region)   # small cut-off pockets become film
+    removed += island_fraction
+    r0, r1 = region[owners[:, 0]], np.where(owners[:, 1] >= 0, region[np.maximum(owners[:, 1], 0)], -1)
+    if ((r0 == 0) & (r1 == 2)).any() or ((r0 == 2) & (r1 == 0)).any():
+        raise GeometryError("the anode and the cathode touch: refine mesh.interface_size")
+    # film thickness at the nodes of its outer surface
+    outer_tris = tris[((r0 == 1) & (r1 == 2)) | ((r0 == 2) & (r1 == 1))]
+    on_outer = np.unique(outer_tris)
+    d_outer, _ = tree.query(points[on_outer], workers=1)
+    d_outer = np.minimum(d_outer, points[on_outer, 2])
+    thinnest = float(d_outer.min()) if len(d_outer) else te
+    if thinnest < 0.8 * te:
+        raise ParameterError("mesh.interface_size", interface_size * 1e6,
+                             f"the meshed film is {thinnest:.3g} um thin somewhere, < 80 % of "
+                             f"electrolyte_thickness ({te:.3g} um): refine the mesh")
+
+    # boundaries
+    names = ("cathode", "electrolyte", "anode")
+    btris: dict[str, list[np.ndarray]] = {}
+
+    def add(name: str, sel: np.ndarray) -> None:
+        btris.setdefault(name, []).append(tris[sel])
+
+    add("cathode_interface", ((r0 == 0) & (r1 == 1)) | ((r0 == 1) & (r1 == 0)))
+    add("anode_interface", ((r0 == 1) & (r1 == 2)) | ((r0 == 2) & (r1 == 1)))
+    bd = count == 1
+    c = points[tris].mean(axis=1)
+    tol = 1e-9 * max(W, H)
+    zlo, zhi = c[:, 2] < tol, c[:, 2] > H - tol
+    add("cathode_collector", bd & zlo & (r0 == 0))
+    add("substrate", bd & zlo & (r0 != 0))
+    add("anode_collector", bd & zhi & (r0 == 2))
+    add("top", bd & zhi & (r0 != 2))
+    add("outer", bd & ~zlo & ~zhi)
+    btris_a = {k: np.concatenate(v) for k, v in btris.items()}
+    feats = {k: (np.zeros(len(v), np.int32) if k == "cathode_interface" else
+                 np.ones(len(v), np.int32) if k == "anode_interface" else np.full(len(v), -1, np.int32))
+             for k, v in btris_a.items()}
+    m = MODEL_UNIT_M
+    mesh = MeshData(points_m=points * m, tets=tets, tet_region=region.astype(np.int32), region_names=names,
+                    boundary_tris=MappingProxyType(btris_a), boundary_feature=MappingProxyType(feats),
+                    min_quality=float(quality(points, tets).min()))
+
+    # metrics from the (converged) mesh
+    fp = (W * m) ** 2
+    volume = {nm: float(vol[region == k].sum()) * m ** 3 for k, nm in enumerate(names)}
+    area = {e: _area(points, btris_a[f"{e}_interface"]) * m * m for e in ("anode", "cathode")}
+    metrics = GeometricMetrics(fp, volume, area, {e: area[e] / fp for e in area}, (area["cathode"], area["anode"]))
+    features = (Feature("cathode", W / 2 * m, W / 2 * m, 1.0, ()), Feature("anode", W / 2 * m, W / 2 * m, 1.0, ()))
+    outline = ((0.0, 0.0), (W * m, 0.0), (W * m, W * m), (0.0, W * m))
+    geo = Geometry(NAME, domain, MappingProxyType({}), MappingProxyType({}), features, fp, False,
+                   outline, (False,) * 4, ((), ()))
+    info = {
+        "level": web.tau,
+        "web_volume_fraction": volume["cathode"] / (fp * wh * m),
+        "web_area_per_cell_um2": _area_per_cell(points, btris_a["cathode_interface"], web, p.kind),
+        "removed_web_islands_fraction": removed,
+        "film_filled_pockets_fraction": pocket_fraction,
+        "film_min_thickness_um": thinnest,
+        "snapped_nodes": c1.n_snapped + c2.n_snapped,
+    }
+    return ImplicitBuild(geo, mesh, metrics, info)
+
+
+def _area_per_cell(points: np.ndarray, tris: np.ndarray, web: "WebField", kind: str) -> float | None:
+    """Gyroid: web surface area per cubic cell, over the whole cells below the top cell (whose top is
+    the web's flat cap and its rim); None for a random web or a web one cell tall."""
+    if kind != "gyroid":
+        return None
+    a = web.cell_um
+    n_layers = int(round(web.wh / a)) - 1
+    if n_layers < 1:
+        return None
+    zc = points[tris][:, :, 2].mean(axis=1)
+    sel = zc < n_layers * a
+    return _area(points, tris[sel]) / (n_layers * round(web.W / a) ** 2)
+
+
+def _volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
+    pt = points[tets]
+    return np.einsum("ij,ij->i", np.cross(pt[:, 1] - pt[:, 0], pt[:, 2] - pt[:, 0]), pt[:, 3] - pt[:, 0]) / 6
+
+
+def _area(points: np.ndarray, tris: np.ndarray) -> float:
+    t = points[tris]
+    return float(0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1).sum())
+
+
+def _drop_islands(web: WebField, samples: np.ndarray, spacing: float):
+    """Remove the parts of a random web that do not touch the collector (periodic in x and y).
+
+    Returns the surface samples of the kept web, the removed volume fraction of the web, and a
+    function telling whether points lie in a kept part (by the label of the nearest voxel).
+    """
+    h = spacing * 2
+    n = int(math.ceil(web.W / h))
+    nz = int(math.ceil(web.wh / h))
+    xs = (np.arange(n) + 0.5) * (web.W / n)
+    zs = (np.arange(nz) + 0.5) * (web.wh / nz)
+    X, Y, Z = np.meshgrid(xs, xs, zs, indexing="ij")
+    inside = (web(np.stack([X, Y, Z], -1).reshape(-1, 3)).reshape(X.shape) < web.tau)
+    labels, count = ndimage.label(inside)
+    # periodic in x and y: merge labels across the faces
+    parent = np.arange(count + 1)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a_face, b_face in ((labels[0], labels[-1]), (labels[:, 0], labels[:, -1])):
+        both = (a_face > 0) & (b_face > 0)
+        for a, b in np.unique(np.stack([a_face[both], b_face[both]], 1), axis=0):
+            ra, rb = find(int(a)), find(int(b))
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([find(k) for k in range(count + 1)])
+    lab = roots[labels]
+    grounded = np.unique(lab[:, :, 0][lab[:, :, 0] > 0])
+    keep_vox = np.isin(lab, grounded) & inside
+    removed = 1.0 - keep_vox.sum() / max(inside.sum(), 1)
+    if removed > ISLAND_LIMIT:
+        raise ParameterError("geometry.solid_fraction", web.p.solid_fraction,
+                             f"the web falls apart: {removed:.1%} of it lies in pieces that do not touch "
+                             "the cathode collector (raise solid_fraction)")
+    # a point belongs to the kept web if the voxels near it that are inside belong to kept pieces
+    dilated = ndimage.binary_dilation(keep_vox | ~inside, iterations=1) & ~(inside & ~keep_vox)
+
+    def keep(xyz: np.ndarray) -> np.ndarray:
+        i = np.clip((xyz[:, 0] % web.W / (web.W / n)).astype(int), 0, n - 1)
+        j = np.clip((xyz[:, 1] % web.W / (web.W / n)).astype(int), 0, n - 1)
+        k = np.clip((xyz[:, 2] / (web.wh / nz)).astype(int), 0, nz - 1)
+        return dilated[i, j, k] | (xyz[:, 2] >= web.wh)
+
+    return samples[keep(samples)], float(removed), keep

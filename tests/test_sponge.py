@@ -1,0 +1,110 @@
+"""The sponge: gyroid area and volume fraction, convergence of the cut-mesh interfaces, reproducible
+random webs, the checks a real sponge needs, and the level-set cutter on a sphere."""
+import math
+
+import numpy as np
+import pytest
+
+from conftest import case_dict, run
+from geom3d import Domain, gmsh_session
+from geom3d.levelset import cut, faces, lattice, signed_volumes
+from geom3d.sponge import SpongeParams, build
+
+GYROID_AREA = 3.0916     # nodal gyroid F = 0: area per cubic cell / cell_size^2
+
+
+def gyroid(h, te=1.0, **kw):
+    p = SpongeParams(**{"cell_size": 10e-6, "electrolyte_thickness": te * 1e-6, "web_height": 20e-6,
+                        "height": 23e-6, **kw})
+    with gmsh_session():
+        return build(p, Domain(), size=2e-6, interface_size=h * 1e-6)
+
+
+def test_cutter_on_a_sphere_is_conforming_and_second_order():
+    errors = []
+    for h in (0.1, 0.05, 0.025):
+        pts, tets = lattice((1.0, 1.0, 1.0), h)
+        phi = np.linalg.norm(pts - 0.5, axis=1) - 0.37
+        c = cut(pts, tets, phi)
+        vol = signed_volumes(c.points, c.tets)
+        tris, owners, count = faces(c.tets)
+        assert (vol > 0).all() and count.max() == 2 and vol.sum() == pytest.approx(1.0, rel=1e-12)
+        boundary = c.points[tris[count == 1]]
+        assert (np.isclose(boundary, 0) | np.isclose(boundary, 1)).all(axis=1).any(axis=1).all()
+        errors.append(abs(vol[c.side < 0].sum() / (4 / 3 * math.pi * 0.37 ** 3) - 1))
+    rate = np.polyfit(np.log([0.1, 0.05, 0.025]), np.log(errors), 1)[0]
+    assert rate > 1.8, errors
+
+
+def test_gyroid_area_and_volume_fraction():
+    b = gyroid(0.5)
+    assert b.info["web_area_per_cell_um2"] == pytest.approx(GYROID_AREA * 100, rel=0.01)
+    assert b.info["web_volume_fraction"] == pytest.approx(0.5, rel=0.005)
+    assert b.info["film_min_thickness_um"] >= 0.8
+    assert b.metrics.volume_m3["cathode"] + b.metrics.volume_m3["electrolyte"] + b.metrics.volume_m3["anode"] \
+        == pytest.approx(10e-6 * 10e-6 * 23e-6, rel=1e-12)
+
+
+def test_gyroid_area_converges_at_least_linearly(capsys):
+    sizes = (0.5, 0.35, 0.25)
+    errors = [abs(gyroid(h).info["web_area_per_cell_um2"] / (GYROID_AREA * 100) - 1) for h in sizes]
+    rate = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
+    with capsys.disabled():
+        print(f"\ngyroid web area error: " + ", ".join(f"h={h}: {e:.3%}" for h, e in zip(sizes, errors))
+              + f"; fitted order {rate:.2f}")
+    assert rate >= 1.0
+    assert errors[-1] < errors[0]
+
+
+RANDOM = dict(kind="random", solid_fraction=0.5, correlation_length=5, width=20, electrolyte_thickness=1.0,
+              web_height=20, height=22)
+MESH = {"size": 2.0, "interface_size": 0.5}
+
+
+def test_random_is_reproducible_and_seeds_differ():
+    a = run(case_dict("sponge", dict(RANDOM, seed=3), mesh=MESH))
+    b = run(case_dict("sponge", dict(RANDOM, seed=3), mesh=MESH))
+    c = run(case_dict("sponge", dict(RANDOM, seed=4), mesh=MESH))
+    assert np.array_equal(a.mesh.points_m, b.mesh.points_m) and np.array_equal(a.mesh.tets, b.mesh.tets)
+    assert a.record["solution"]["asr_ohm_cm2"] == b.record["solution"]["asr_ohm_cm2"]
+    assert a.record["case_hash"] == b.record["case_hash"] != c.record["case_hash"]
+    ga, gc = a.record["geometry"], c.record["geometry"]
+    assert abs(ga["interface_area_um2"]["cathode"] / gc["interface_area_um2"]["cathode"] - 1) > 0.01
+    for g in (ga, gc):
+        assert g["structure"]["web_volume_fraction"] == pytest.approx(0.5, rel=0.02)
+    # the primary model on the film: cov of the current density on both interfaces
+    for r in (a, c):
+        for e in ("anode", "cathode"):
+            assert 0 < r.record["solution"]["current_density_mA_cm2"][e]["cov"] < 1
+
+
+def test_checks_of_a_real_sponge():
+    with pytest.raises(Exception, match="film closes the pores"):
+        gyroid(0.9, te=2.6)
+    with pytest.raises(Exception, match="the web falls apart"):
+        run(case_dict("sponge", dict(RANDOM, solid_fraction=0.12, seed=1), mesh=MESH))
+    with pytest.raises(Exception, match="must be <= electrolyte_thickness / 2"):
+        gyroid(0.6, te=1.0)
+
+
+def test_floating_pieces_are_found_across_periodic_faces():
+    """The connectivity check behind "film closes the pores" and "the web falls apart": a ball of
+    fill inside film is cut off from the top; a slab touching the top is not, nor is a piece that
+    reaches the top only through the periodic faces."""
+    from geom3d.sponge import _floating, _periodic_pairs
+
+    pts, tets = lattice((1.0, 1.0, 1.0), 0.1)
+    c = pts[tets].mean(axis=1)
+    ball = np.linalg.norm(c - [0.5, 0.5, 0.4], axis=1) < 0.2
+    slab = c[:, 2] > 0.8
+    # a bar along x at mid height that crosses x = 0 / x = 1, plus a post rising to the top at x ~ 0.9
+    bar = (np.abs(c[:, 1] - 0.2) < 0.1) & (np.abs(c[:, 2] - 0.5) < 0.1) & ((c[:, 0] < 0.2) | (c[:, 0] > 0.8))
+    post = (np.abs(c[:, 0] - 0.9) < 0.1) & (np.abs(c[:, 1] - 0.2) < 0.1) & (c[:, 2] > 0.4)
+    top = pts[:, 2] > 1 - 1e-9
+    pairs = _periodic_pairs(pts, 1.0)
+    mask = ball | slab
+    assert np.array_equal(_floating(tets, mask, top, pairs), ball)
+    left = bar & (c[:, 0] < 0.2)
+    mask = left | post
+    assert not _floating(tets, mask, top, pairs).any()                  # joined across x = 0 / x = 1
+    assert _floating(tets, mask, top, np.zeros((0, 2), int))[left].all()  # without periodicity: cut off
