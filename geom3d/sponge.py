@@ -327,7 +327,9 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     region = np.where(cut_off | floating, 1, region)   # small cut-off pockets become film
     removed += island_fraction
     r0, r1 = region[owners[:, 0]], np.where(owners[:, 1] >= 0, region[np.maximum(owners[:, 1], 0)], -1)
-    if ((r0 == 0) & (r1 == 2)).any() or ((r0 == 2) & (r1 == 0)).any():
+    in_cathode = np.zeros(len(points), bool)
+    in_cathode[tets[region == 0].ravel()] = True
+    if in_cathode[tets[region == 2].ravel()].any():   # a shared face, edge or node
         raise GeometryError("the anode and the cathode touch: refine mesh.interface_size")
     # film thickness at the nodes of its outer surface
     outer_tris = tris[((r0 == 1) & (r1 == 2)) | ((r0 == 2) & (r1 == 1))]
