@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-fast bench clean venv
+.PHONY: demo test test-fast bench images clean venv
 
 venv: $(STAMP)
 
@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml
 
 test: $(STAMP)
+	@bash .ci/sysdeps.sh browser
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
@@ -28,6 +29,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_unit_cell.py
 	$(BIN)/python bench/bench_trench_deep.py
+
+images: $(STAMP)
+	$(BIN)/python docs/make_images.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache *.egg-info

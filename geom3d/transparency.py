@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import gmsh
 import numpy as np
@@ -63,6 +64,8 @@ class Transparency:
     invisible_at_distance_m : float or None
         Viewing distance beyond which no opaque feature is resolved at 1 arcminute (0 if nothing is
         opaque, None if the footprint is fully opaque).
+    outline, shadow : shapely geometry
+        The footprint and the shadow in it, micrometres (for maps).
     """
 
     fraction: float
@@ -71,6 +74,8 @@ class Transparency:
     smallest_opaque_feature_m: float | None
     largest_opaque_feature_m: float | None
     invisible_at_distance_m: float | None
+    outline: Any = None
+    shadow: Any = None
 
 
 def _face_kind(face: int) -> str:
@@ -356,7 +361,7 @@ def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
         invisible = None
     else:
         invisible = hi / math.tan(ARCMINUTE_RAD)
-    return Transparency(fraction, open_area * s * s, outline.area * s * s, lo, hi, invisible)
+    return Transparency(fraction, open_area * s * s, outline.area * s * s, lo, hi, invisible, outline, shade)
 
 
 def mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray,
@@ -398,4 +403,4 @@ def mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray
         open_area = 0.0
     fraction = open_area / outline.area * transmittance
     invisible = None if open_area == 0 else (0.0 if shade.area == 0 else None)
-    return Transparency(fraction, open_area * s * s, outline.area * s * s, None, None, invisible)
+    return Transparency(fraction, open_area * s * s, outline.area * s * s, None, None, invisible, outline, shade)

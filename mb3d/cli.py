@@ -76,7 +76,7 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .outputs import write_outputs  # noqa: PLC0415
+    from .outputs import write_outputs, write_report  # noqa: PLC0415
     from .pipeline import run_case  # noqa: PLC0415
 
     case = _load(args)
@@ -90,13 +90,48 @@ def cmd_run(args: argparse.Namespace) -> int:
                 status.update(f"[bold]{case.name}[/]: {stage} ({time.perf_counter() - t0:.1f} s)")
             result = run_case(case, verbose=args.verbose, progress=progress)
     write_outputs(result, out_dir)
+    _, note = write_report(result, out_dir)
+    if note:
+        print(f"warning: report.html has no 3D images: {note}", file=sys.stderr)
     if not args.quiet:
         out.print(headline(result.record))
         if result.record["solution"].get("singular_edges"):
             out.print("[yellow]note:[/] sharp electrode edges: the primary current density is singular "
                       "there; max, max/min and cov do not converge under refinement (percentiles, current "
                       "and ASR do).")
-    out.print(f"wrote {out_dir}/results.json, solution.vtu, interfaces.vtu")
+    out.print(f"wrote {out_dir}/results.json, solution.vtu, interfaces.vtu, report.html")
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from . import views  # noqa: PLC0415
+
+    target = Path(args.target)
+    preset = args.preset or ("geometry" if target.suffix in (".yaml", ".yml") else "current")
+    if target.is_dir():
+        vol, ifc, record = views.load_outputs(target, offscreen=bool(args.screenshot))
+        region_ids = record["mesh"]["region_ids"]
+        title = f"{record['case']['name']} ({record['architecture']})"
+    elif target.suffix in (".yaml", ".yml"):
+        if preset != "geometry":
+            raise views.ViewError(f"--preset {preset}: a case file has no solution yet; only the geometry "
+                                  "preset (run it first for current and potential)")
+        from .pipeline import mesh_only  # noqa: PLC0415
+
+        args.case = str(target)
+        case = _load(args)
+        mesh = mesh_only(case)
+        vol, ifc = views.grids_from_arrays(mesh.points_m * 1e6, mesh.tets, mesh.tet_region,
+                                           offscreen=bool(args.screenshot))
+        region_ids = {n: k for k, n in enumerate(mesh.region_names)}
+        title = f"{case.name} ({case.architecture.name}), geometry before solving"
+    else:
+        raise views.ViewError(f"{target}: neither an output folder nor a case file (.yaml)")
+    if args.screenshot:
+        views.screenshot(vol, ifc, region_ids, preset, args.screenshot, title=title)
+        out.print(f"wrote {args.screenshot} ({preset}, {views.WINDOW[0]} x {views.WINDOW[1]})")
+    else:
+        views.show(vol, ifc, region_ids, preset, title=title)
     return 0
 
 
@@ -199,7 +234,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a case key, e.g. --set geometry.pitch=40 --set 'physics.voltage=0.2 V'")
 
-    r = sub.add_parser("run", help="run a case: results.json, solution.vtu, interfaces.vtu")
+    r = sub.add_parser("run", help="run a case: results.json, solution.vtu, interfaces.vtu, report.html")
     case_args(r)
     r.add_argument("--out", help="output folder (default out/<name>/)")
     r.add_argument("--verbose", action="store_true", help="show gmsh's log")
@@ -216,6 +251,13 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("materials", help="the materials library, or one material with its sources")
     m.add_argument("name", nargs="?")
     m.set_defaults(func=cmd_materials)
+    w = sub.add_parser("view", help="look at a run (output folder) or at a case's geometry (case file)")
+    w.add_argument("target", help="output folder of `mb3d run`, or a case YAML file (geometry only)")
+    w.add_argument("--screenshot", metavar="FILE.png", help="render off screen to a PNG instead of a window")
+    w.add_argument("--preset", choices=("geometry", "current", "potential"),
+                   help="what to show (default: current for a run, geometry for a case)")
+    w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a case key")
+    w.set_defaults(func=cmd_view, case=None)
     return p
 
 
@@ -226,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     from solvers.fem import SolverError  # noqa: PLC0415
     from solvers.units import QuantityError  # noqa: PLC0415
     from .case import CaseError  # noqa: PLC0415
+    from .views import ViewError  # noqa: PLC0415
 
     try:
         return args.func(args)
+    except ViewError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (CaseError, ParameterError, QuantityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Writing a run's outputs atomically: results.json, solution.vtu, interfaces.vtu.
+"""Writing a run's outputs atomically: results.json, solution.vtu, interfaces.vtu, report.html.
 
 Every file is written to a temporary name in the output folder and renamed into place, so a reader
 never sees a half-written file and a failed run leaves no partial output. The output folder is created
@@ -46,6 +46,9 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         writer(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -80,3 +83,14 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
     atomic_write(paths[1], lambda p: meshio.write(p, ifc, file_format="vtu"))
     atomic_write(paths[2], lambda p: p.write_text(results_json(result.record)))
     return paths
+
+
+def write_report(result: RunResult, out_dir: str | Path) -> tuple[Path, str | None]:
+    """Write report.html (images rendered off screen); return its path and, if the 3D images could
+    not be rendered, the reason."""
+    from .report import render_images, report_html  # noqa: PLC0415
+
+    images, note = render_images(result)
+    path = Path(out_dir) / "report.html"
+    atomic_write(path, lambda p: p.write_text(report_html(result, images, note), encoding="utf-8"))
+    return path, note

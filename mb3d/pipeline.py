@@ -64,6 +64,7 @@ class RunResult:
     record: MappingProxyType
     mesh: MeshData
     fields: Fields
+    optical: Transparency | None = None
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -231,6 +232,15 @@ def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facet
     return Fields(pot, cur, tris, electrode, feature, jn)
 
 
+def mesh_only(case: Case, verbose: bool = False) -> MeshData:
+    """The geometry and mesh stages alone (to look at a design before solving it)."""
+    with gmsh_session(verbose=verbose):
+        if case.architecture.implicit:
+            return case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
+                                           interface_size=case.interface_size_um * 1e-6).mesh
+        return build_mesh(case, build_geometry(case))
+
+
 # --- the whole run -------------------------------------------------------------------------------
 def run_case(case: Case, verbose: bool = False,
              progress: Callable[[str], None] | None = None) -> RunResult:
@@ -300,7 +310,7 @@ def run_case(case: Case, verbose: bool = False,
         "solution": srec,
         "timing_s": timing,
     }
-    return RunResult(MappingProxyType(record), mesh, fields)
+    return RunResult(MappingProxyType(record), mesh, fields, tr)
 
 
 def lookup(record: Any, dotted: str) -> Any:

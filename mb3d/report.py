@@ -1,0 +1,205 @@
+"""report.html: one self-contained page per run (images embedded as data URIs).
+
+Contents: the case (normalised YAML), the headline metrics (every number as in results.json, to six
+significant digits, each cell tagged with its results.json key in ``data-key``), three PyVista images
+(geometry cut-away, interface current density, potential slice), an area-weighted histogram of the
+normal current density on both interfaces (matplotlib) and, for designs that let light through, the
+map of the projected opaque parts. If off-screen rendering is not available the report says why
+instead of showing the 3D images.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .pipeline import RunResult, lookup
+
+HEADLINE = [
+    ("footprint", "geometry.footprint_area_um2", "um2"),
+    ("area gain, anode", "geometry.area_gain.anode", ""),
+    ("area gain, cathode", "geometry.area_gain.cathode", ""),
+    ("capacity per footprint", "geometry.capacity_uAh_cm2", "uAh/cm2"),
+    ("energy per footprint", "geometry.energy_uWh_cm2", "uWh/cm2"),
+    ("transparency", "geometry.transparency_fraction", ""),
+    ("voltage", "solution.voltage_V", "V"),
+    ("current", "solution.current_A", "A"),
+    ("ASR", "solution.asr_ohm_cm2", "ohm cm2"),
+    ("planar-equivalent ASR", "solution.planar_equivalent.asr_ohm_cm2", "ohm cm2"),
+    ("ASR gain vs planar", "solution.asr_gain_vs_planar", ""),
+    ("mean current density, anode", "solution.current_density_mA_cm2.anode.mean", "mA/cm2"),
+    ("mean current density, cathode", "solution.current_density_mA_cm2.cathode.mean", "mA/cm2"),
+    ("cov, anode", "solution.current_density_mA_cm2.anode.cov", ""),
+    ("cov, cathode", "solution.current_density_mA_cm2.cathode.cov", ""),
+    ("p95/p05, anode", "solution.current_density_mA_cm2.anode.p95_over_p05", ""),
+    ("p95/p05, cathode", "solution.current_density_mA_cm2.cathode.p95_over_p05", ""),
+    ("tetrahedra", "mesh.n_tetrahedra", ""),
+    ("degrees of freedom", "mesh.n_dofs", ""),
+    ("wall time", "timing_s.total", "s"),
+]
+
+
+def fmt(value: Any) -> str:
+    """Six significant digits (the precision the report promises)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.6g}"
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def histogram_png(result: RunResult) -> bytes:
+    """Area-weighted histogram of the normal current density on each interface."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    f, pts = result.fields, result.mesh.points_m
+    tri = pts[f.interface_tris]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1) * 1e12
+    j = f.interface_j_A_m2 * 0.1
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    lo, hi = np.percentile(j, [0.5, 99.5]) if len(j) else (0, 1)
+    for eid, name, colour in ((1, "anode", "#3b6fb6"), (2, "cathode", "#d1495b")):
+        m = f.interface_electrode == eid
+        if m.any():
+            ax.hist(j[m], bins=50, range=(lo, hi), weights=area[m] / area[m].sum(), histtype="step",
+                    linewidth=1.8, color=colour, label=name)
+    ax.set_xlabel("normal current density (mA/cm2)")
+    ax.set_ylabel("area fraction")
+    ax.legend()
+    ax.set_title("interface current density (0.5-99.5 percentile range)")
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def transparency_png(result: RunResult) -> bytes | None:
+    """Map of the footprint: opaque (dark) and open (light) parts, micrometres."""
+    tr = result.optical
+    if tr is None or tr.shadow is None or not tr.fraction:
+        return None
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib.patches import PathPatch  # noqa: PLC0415
+    from matplotlib.path import Path as MPath  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    x, y = tr.outline.exterior.xy
+    ax.fill(x, y, color="#e8f4ff", label="open")
+    for g in getattr(tr.shadow, "geoms", [tr.shadow]):
+        if g.is_empty:
+            continue
+        rings = [np.asarray(g.exterior.coords)] + [np.asarray(r.coords) for r in g.interiors]
+        verts = np.concatenate(rings)
+        codes = np.concatenate([[MPath.MOVETO] + [MPath.LINETO] * (len(r) - 2) + [MPath.CLOSEPOLY] for r in rings])
+        ax.add_patch(PathPatch(MPath(verts, codes), color="#333333"))
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (um)")
+    ax.set_ylabel("y (um)")
+    ax.set_title(f"projected opaque parts: {tr.fraction:.3f} open")
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def render_images(result: RunResult) -> tuple[dict[str, bytes], str | None]:
+    """The three preset images of a run (PNG bytes), or the reason they could not be made."""
+    from .views import PRESETS, ViewError, grids_from_arrays, screenshot  # noqa: PLC0415
+
+    mesh, f = result.mesh, result.fields
+    try:
+        vol, ifc = grids_from_arrays(mesh.points_m * 1e6, mesh.tets, mesh.tet_region, f.potential_V,
+                                     f.interface_tris, f.interface_j_A_m2 * 0.1, f.interface_electrode)
+        region_ids = {n: k for k, n in enumerate(mesh.region_names)}
+        images = {}
+        for preset in PRESETS:
+            img = screenshot(vol, ifc, region_ids, preset)
+            images[preset] = _array_png(img)
+        return images, None
+    except ViewError as exc:
+        return {}, str(exc)
+
+
+def _array_png(img: np.ndarray) -> bytes:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    buf = io.BytesIO()
+    plt.imsave(buf, img, format="png")
+    return buf.getvalue()
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None) -> str:
+    """The report page as a string."""
+    rec = result.record
+    rows = []
+    for label, key, unit in HEADLINE:
+        try:
+            value = lookup(rec, key)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if value is None:
+            continue
+        rows.append(f'<tr><th>{html.escape(label)}</th><td data-key="{key}">{fmt(value)}</td>'
+                    f"<td>{html.escape(unit)}</td></tr>")
+    warn = ""
+    if rec["solution"].get("singular_edges"):
+        warn = ("<p class=warn>Sharp electrode edges: the primary current density is singular there; max, "
+                "max/min and cov do not converge under refinement (current, ASR and percentiles do).</p>")
+    figs = []
+    captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
+                "potential": "Electrolyte potential on a slice"}
+    for name, cap in captions.items():
+        if name in images:
+            figs.append(f"<figure>{_img(images[name], cap)}<figcaption>{cap}</figcaption></figure>")
+    if note:
+        figs.append(f"<p class=warn>3D images not rendered: {html.escape(note)}</p>")
+    figs.append(f"<figure>{_img(histogram_png(result), 'histogram')}<figcaption>Area-weighted histogram of "
+                "the normal current density</figcaption></figure>")
+    tmap = transparency_png(result)
+    if tmap:
+        figs.append(f"<figure>{_img(tmap, 'transparency map')}<figcaption>Projected opaque parts (dark) and "
+                    "open area (light)</figcaption></figure>")
+    case_yaml = yaml.safe_dump(rec["case"], sort_keys=False)
+    title = f"{rec['case']['name']} ({rec['architecture']}, {rec['case']['domain']})"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mb3d: {html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; }} th, td {{ padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: left; }}
+td[data-key] {{ text-align: right; font-family: monospace; }}
+figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; border: 1px solid #ccc; }}
+pre {{ background: #f6f6f6; padding: 1em; }} .warn {{ color: #a15c00; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>mb3d {html.escape(str(rec['mb3d_version']))}, case hash <code>{rec['case_hash'][:12]}</code>.
+All numbers are those of results.json (six significant digits).</p>
+{warn}
+<h2>Headline metrics</h2>
+<table>{''.join(rows)}</table>
+<h2>Views</h2>
+{''.join(figs)}
+<h2>Case</h2>
+<pre>{html.escape(case_yaml)}</pre>
+</body></html>
+"""
