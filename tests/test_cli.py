@@ -31,7 +31,8 @@ def test_run_writes_outputs_and_set_overrides(tmp_path):
     out = tmp_path / "out"
     r = mb3d("run", case, "--out", out, "--set", "geometry.pitch=45", "--set", "physics.voltage=200 mV")
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in out.iterdir()} == {"results.json", "solution.vtu", "interfaces.vtu"}
+    assert {p.name for p in out.iterdir()} == {"results.json", "solution.vtu", "interfaces.vtu", "report.html"}
+    assert all(p.stat().st_mode & 0o044 for p in out.iterdir())   # readable by others, like any file
     rec = json.loads((out / "results.json").read_text())
     assert rec["case"]["geometry"]["pitch"] == 45.0
     assert rec["solution"]["voltage_V"] == pytest.approx(0.2)
