@@ -184,6 +184,12 @@ class Case:
         out["mesh"] = mesh
         return out
 
+    def mesh_key(self) -> str:
+        """SHA-256 of what the geometry and mesh depend on (architecture, domain, geometry, mesh)."""
+        norm = self.normalized()
+        keep = {k: norm[k] for k in ("architecture", "domain", "array", "geometry", "mesh") if k in norm}
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
+
     def hash(self) -> str:
         """SHA-256 of the normalised case without ``name`` (identical physics, identical hash)."""
         norm = self.normalized()

@@ -103,6 +103,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doe(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+    from . import doe  # noqa: PLC0415
+    from .outputs import atomic_write  # noqa: PLC0415
+    from .summary import summary_html  # noqa: PLC0415
+
+    study = doe.load_study(args.study)
+    out_dir = Path(args.out) if args.out else Path("out") / study.name
+    failed = 0
+    with Progress(TextColumn(f"[bold]{study.name}[/]"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
+                  disable=args.quiet) as bar:
+        task = bar.add_task("cases", total=len(study.points), failed=0)
+
+        def on_row(row: dict, done: int, total: int) -> None:
+            nonlocal failed
+            failed += row["status"] != "ok"
+            bar.update(task, completed=done, failed=failed)
+
+        finished = len({p.case_hash for p in study.points} & _stored(out_dir))
+        bar.update(task, completed=finished)
+        try:
+            counts = doe.run_study(study, out_dir, workers=args.workers, scheduler=args.scheduler,
+                                   case_timeout=args.case_timeout, on_row=on_row)
+        except KeyboardInterrupt:
+            print(f"interrupted: finished cases are in {out_dir}/results.sqlite; run the same command to "
+                  "resume", file=sys.stderr)
+            return 130
+    rows = doe.table(out_dir, study.model.responses)
+    atomic_write(out_dir / "summary.html", lambda p: p.write_text(summary_html(study, rows), encoding="utf-8"))
+    out.print(f"{study.name}: {counts['total']} cases ({counts['skipped']} already done, {counts['ok']} ok, "
+              f"{counts['failed']} failed now; {study.dropped} dropped by constraints) -> "
+              f"{out_dir}/results.sqlite, summary.html")
+    for r in rows:
+        if r["status"] != "ok":
+            out.print(f"[red]failed[/] case {r['index']}: {escape(str(r['error']))}")
+    if args.export:
+        out.print(f"wrote {doe.export(out_dir, args.export)}")
+    if args.top:
+        best, by = doe.top(out_dir, args.top, args.by)
+        t = Table(title=f"top {args.top} by {by}", header_style="bold")
+        cols = ["index", *study.model.factors, *[c for c in study.model.responses if c in (best[0] if best else {})]]
+        if best and by not in cols:
+            cols.append(by)
+        for c in cols:
+            t.add_column(c.split(".", 1)[-1] if "." in c else c)
+        for r in best:
+            t.add_row(*(_fmt(r.get(c)) for c in cols))
+        out.print(t)
+    return 0
+
+
+def _stored(out_dir: Path) -> set[str]:
+    from .doe import Store  # noqa: PLC0415
+
+    if not (out_dir / "results.sqlite").exists():
+        return set()
+    s = Store(out_dir / "results.sqlite")
+    try:
+        return s.done()
+    finally:
+        s.close()
+
+
 def cmd_view(args: argparse.Namespace) -> int:
     from . import views  # noqa: PLC0415
 
@@ -251,6 +316,18 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("materials", help="the materials library, or one material with its sources")
     m.add_argument("name", nargs="?")
     m.set_defaults(func=cmd_materials)
+    e = sub.add_parser("doe", help="run a design-of-experiments study (resumable)")
+    e.add_argument("study", help="study YAML file (../shared/spec/study-format.md)")
+    e.add_argument("--out", help="study folder (default out/<name>/)")
+    e.add_argument("--workers", type=int, help="local worker processes (default: the core count)")
+    e.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler instead")
+    e.add_argument("--case-timeout", type=float, metavar="S", help="record a case as failed after S seconds")
+    e.add_argument("--export", metavar="FILE.csv|FILE.parquet", help="write the results table")
+    e.add_argument("--top", type=int, metavar="N", help="print the N best designs")
+    e.add_argument("--by", default="solution.asr_ohm_cm2", metavar="KEY",
+                   help="response for --top (ascending for ASR, cov and spreads, else descending)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=cmd_doe)
     w = sub.add_parser("view", help="look at a run (output folder) or at a case's geometry (case file)")
     w.add_argument("target", help="output folder of `mb3d run`, or a case YAML file (geometry only)")
     w.add_argument("--screenshot", metavar="FILE.png", help="render off screen to a PNG instead of a window")

@@ -25,6 +25,10 @@ from . import __version__
 from .case import Case
 
 SCHEMA_VERSION = 1
+#: geometry + mesh of recent runs, keyed by :meth:`mb3d.case.Case.mesh_key` (a DoE batch whose cases
+#: differ only in materials or operating point meshes once per worker)
+MESH_CACHE: dict[str, tuple] = {}
+MESH_CACHE_SIZE = 4
 ELECTRODES = ("anode", "cathode")
 M2_TO_CM2 = 1e4
 C_TO_UAH = 1 / 3.6e-3
@@ -263,7 +267,12 @@ def run_case(case: Case, verbose: bool = False,
     timing = {}
     t0 = time.perf_counter()
     step("geometry")
-    if case.architecture.implicit:   # the sponge meshes itself: geometry and mesh in one stage
+    key = case.mesh_key()
+    cached = MESH_CACHE.get(key)
+    if cached is not None:   # same geometry and mesh: only materials or operating point differ
+        geo, gm, mesh, tr, extra = cached
+        t1 = t2 = time.perf_counter()
+    elif case.architecture.implicit:   # the sponge meshes itself: geometry and mesh in one stage
         with gmsh_session(verbose=verbose):
             built = case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
                                             interface_size=case.interface_size_um * 1e-6)
@@ -283,6 +292,10 @@ def run_case(case: Case, verbose: bool = False,
             t2 = time.perf_counter()
             step("transparency")
             tr = optical(case, geo)
+    if cached is None:
+        MESH_CACHE[key] = (geo, gm, mesh, tr, extra)
+        while len(MESH_CACHE) > MESH_CACHE_SIZE:
+            MESH_CACHE.pop(next(iter(MESH_CACHE)))
     timing["geometry"], timing["mesh"] = t1 - t0, t2 - t1
     timing["transparency"] = time.perf_counter() - t2
     step("solve")
@@ -305,7 +318,7 @@ def run_case(case: Case, verbose: bool = False,
         "mesh": {"n_nodes": int(len(mesh.points_m)), "n_tetrahedra": int(len(mesh.tets)),
                  "n_tetrahedra_electrolyte": int(emesh.t.shape[1]),
                  "element_order": case.model.mesh.order, "n_dofs": sol.n_dofs,
-                 "min_quality": mesh.min_quality,
+                 "min_quality": mesh.min_quality, "from_cache": cached is not None,
                  "region_ids": {name: k for k, name in enumerate(mesh.region_names)}},
         "solution": srec,
         "timing_s": timing,
