@@ -223,3 +223,10 @@ def test_the_pillar_study_in_studies_runs(tmp_path):
     assert len(study.points) == 9 and all(pt.error is None for pt in study.points)
     counts = doe.run_study(study, tmp_path / "out", workers=2)
     assert counts["ok"] == 9
+
+
+def test_case_timeout_is_a_failed_row(tmp_path):
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 40]}})
+    counts = doe.run_study(doe.load_study(p), tmp_path / "out", workers=1, case_timeout=0.05)
+    rows = doe.table(tmp_path / "out")
+    assert counts["failed"] == 2 and all(r["error"] == "timeout after 0.05 s" for r in rows)
