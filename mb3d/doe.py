@@ -21,6 +21,7 @@ import ast
 import itertools
 import json
 import math
+import multiprocessing
 import operator
 import os
 import signal
@@ -466,7 +467,10 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
                     record(fut.result())
         else:
             n = workers or os.cpu_count() or 1
-            with ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint) as pool:
+            # spawn, not fork: a forked child of a process that already ran gmsh (OpenMP threads)
+            # can deadlock inside the mesher
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint) as pool:
                 pending = {pool.submit(run_point, p, str(out), case_timeout) for p in unique}
                 try:
                     while pending:
