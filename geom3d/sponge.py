@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import gmsh
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import coo_matrix
@@ -244,7 +243,7 @@ def _floating(tets: np.ndarray, mask: np.ndarray, anchor_nodes: np.ndarray, pair
 
 
 def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: float = 0.5e-6) -> ImplicitBuild:
-    """Build and mesh the sponge (inside an open gmsh session).
+    """Build and mesh the sponge (no gmsh needed: the lattice and the cuts are numpy).
 
     Parameters
     ----------

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .case import CaseError, apply_overrides, load_case, read_yaml
+from .case import CaseError, load_case, read_yaml
 
 DEFAULT_RESPONSES = ["solution.asr_ohm_cm2", "geometry.area_gain.anode", "geometry.area_gain.cathode",
                      "geometry.capacity_uAh_cm2", "solution.current_density_mA_cm2.cathode.cov"]

@@ -238,10 +238,10 @@ def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facet
 
 def mesh_only(case: Case, verbose: bool = False) -> MeshData:
     """The geometry and mesh stages alone (to look at a design before solving it)."""
+    if case.architecture.implicit:
+        return case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
+                                       interface_size=case.interface_size_um * 1e-6).mesh
     with gmsh_session(verbose=verbose):
-        if case.architecture.implicit:
-            return case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
-                                           interface_size=case.interface_size_um * 1e-6).mesh
         return build_mesh(case, build_geometry(case))
 
 
@@ -273,9 +273,8 @@ def run_case(case: Case, verbose: bool = False,
         geo, gm, mesh, tr, extra = cached
         t1 = t2 = time.perf_counter()
     elif case.architecture.implicit:   # the sponge meshes itself: geometry and mesh in one stage
-        with gmsh_session(verbose=verbose):
-            built = case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
-                                            interface_size=case.interface_size_um * 1e-6)
+        built = case.architecture.build(case.params, case.domain, size=case.model.mesh.size * 1e-6,
+                                        interface_size=case.interface_size_um * 1e-6)
         geo, mesh, gm, extra = built.geometry, built.mesh, built.metrics, built.info
         t1 = t2 = time.perf_counter()
         step("transparency")

@@ -1,6 +1,5 @@
 """Design-of-experiments batches: designs, constraints, local and Dask runs with identical tables,
 failures as rows, kill and resume, export, top, mesh cache, Sobol indices."""
-import json
 import os
 import signal
 import sqlite3

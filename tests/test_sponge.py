@@ -50,7 +50,7 @@ def test_gyroid_area_converges_at_least_linearly(capsys):
     errors = [abs(gyroid(h).info["web_area_per_cell_um2"] / (GYROID_AREA * 100) - 1) for h in sizes]
     rate = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
     with capsys.disabled():
-        print(f"\ngyroid web area error: " + ", ".join(f"h={h}: {e:.3%}" for h, e in zip(sizes, errors))
+        print("\ngyroid web area error: " + ", ".join(f"h={h}: {e:.3%}" for h, e in zip(sizes, errors))
               + f"; fitted order {rate:.2f}")
     assert rate >= 1.0
     assert errors[-1] < errors[0]
