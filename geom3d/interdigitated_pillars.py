@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import gmsh
 
-from .model import Feature, Geometry, finish
+from .model import Feature, Geometry, finish, polygon_area
 from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, length
 
 NAME = "interdigitated_pillars"
@@ -133,7 +133,7 @@ def build(p: InterdigitatedPillarsParams, domain: Domain) -> Geometry:
         lines = [occ.addLine(pts[k], pts[(k + 1) % len(pts)]) for k in range(len(pts))]
         face = occ.addPlaneSurface([occ.addCurveLoop(lines)])
         body = [t for d, t in occ.extrude([(2, face)], 0, 0, he) if d == 3][0]
-        footprint = _polygon_area(poly)
+        footprint = polygon_area(poly)
         side, outline, mirror = "symmetry", poly, True
     else:
         (x0, y0, x1, y1), sites = p.array_sites(domain.nx, domain.ny)
@@ -175,8 +175,3 @@ def build(p: InterdigitatedPillarsParams, domain: Domain) -> Geometry:
     singular = p.electrolyte_height > p.height * (1 + 1e-12) or p.shape == "square"
     return finish(NAME, domain, regions, outer, tuple(features), footprint, singular, outline, mirror)
 
-
-def _polygon_area(poly: list[tuple[float, float]]) -> float:
-    n = len(poly)
-    return 0.5 * abs(sum(poly[k][0] * poly[(k + 1) % n][1] - poly[(k + 1) % n][0] * poly[k][1]
-                         for k in range(n)))

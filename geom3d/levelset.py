@@ -241,6 +241,12 @@ def signed_volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), p[:, 3] - p[:, 0]) / 6
 
 
+def triangle_areas(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Area of every triangle."""
+    p = points[tris]
+    return 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1)
+
+
 def orient(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
     """Tetrahedra with positive orientation (two vertices swapped where needed)."""
     tets = tets.copy()

@@ -18,6 +18,7 @@ surface to one boundary, so that no element can be left untagged.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -155,6 +156,25 @@ class Geometry:
     def interfaces(self) -> dict[str, tuple[int, ...]]:
         """Electrode name -> its electrode|electrolyte interface surfaces."""
         return {e: self.boundaries.get(f"{e}_interface", ()) for e in ELECTRODES}
+
+
+def polygon_area(poly: Sequence[tuple[float, float]]) -> float:
+    """Area of a simple polygon (shoelace formula), in the square of its coordinates' unit."""
+    n = len(poly)
+    return 0.5 * abs(sum(poly[k][0] * poly[(k + 1) % n][1] - poly[(k + 1) % n][0] * poly[k][1]
+                         for k in range(n)))
+
+
+def outline_edge(bb: tuple[float, ...], outline: Sequence[tuple[float, float]], tol: float) -> int | None:
+    """Index of the outline edge whose vertical plane holds a face with bounding box ``bb`` (model
+    units), or None. A vertical face in the plane of an edge has both bbox corners on its line."""
+    for k in range(len(outline)):
+        (ax, ay), (bx, by) = outline[k], outline[(k + 1) % len(outline)]
+        length = math.hypot(bx - ax, by - ay)
+        if all(abs((bx - ax) * (y - ay) - (by - ay) * (x - ax)) / length < tol
+               for x, y in ((bb[0], bb[1]), (bb[3], bb[4]))):
+            return k
+    return None
 
 
 def bbox(dim: int, tag: int) -> tuple[float, float, float, float, float, float]:

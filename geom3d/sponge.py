@@ -47,7 +47,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .levelset import cut, faces, lattice, quality
+from .levelset import cut, faces, lattice, quality, signed_volumes, triangle_areas
 from .meshing import MeshData
 from .metrics import GeometricMetrics
 from .model import Feature, Geometry, GeometryError
@@ -307,7 +307,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     # checks: connectivity in the periodic block (pieces joined across opposite lateral faces count
     # as one, as they are in the infinite sponge)
     tris, owners, count = faces(tets)
-    vol = np.abs(_volumes(points, tets))
+    vol = np.abs(signed_volumes(points, tets))
     pairs = _periodic_pairs(points, W)
     top_nodes = points[:, 2] > H - 1e-9 * H
     bottom_nodes = points[:, 2] < 1e-9 * H
@@ -371,7 +371,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     # metrics from the (converged) mesh
     fp = (W * m) ** 2
     volume = {nm: float(vol[region == k].sum()) * m ** 3 for k, nm in enumerate(names)}
-    area = {e: _area(points, btris_a[f"{e}_interface"]) * m * m for e in ("anode", "cathode")}
+    area = {e: float(triangle_areas(points, btris_a[f"{e}_interface"]).sum()) * m * m for e in ("anode", "cathode")}
     metrics = GeometricMetrics(fp, volume, area, {e: area[e] / fp for e in area}, (area["cathode"], area["anode"]))
     features = (Feature("cathode", W / 2 * m, W / 2 * m, 1.0, ()), Feature("anode", W / 2 * m, W / 2 * m, 1.0, ()))
     outline = ((0.0, 0.0), (W * m, 0.0), (W * m, W * m), (0.0, W * m))
@@ -400,17 +400,7 @@ def _area_per_cell(points: np.ndarray, tris: np.ndarray, web: "WebField", kind: 
         return None
     zc = points[tris][:, :, 2].mean(axis=1)
     sel = zc < n_layers * a
-    return _area(points, tris[sel]) / (n_layers * round(web.W / a) ** 2)
-
-
-def _volumes(points: np.ndarray, tets: np.ndarray) -> np.ndarray:
-    pt = points[tets]
-    return np.einsum("ij,ij->i", np.cross(pt[:, 1] - pt[:, 0], pt[:, 2] - pt[:, 0]), pt[:, 3] - pt[:, 0]) / 6
-
-
-def _area(points: np.ndarray, tris: np.ndarray) -> float:
-    t = points[tris]
-    return float(0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1).sum())
+    return float(triangle_areas(points, tris[sel]).sum()) / (n_layers * round(web.W / a) ** 2)
 
 
 def _drop_islands(web: WebField, samples: np.ndarray, spacing: float):

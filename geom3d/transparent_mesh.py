@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import gmsh
 
-from .model import Feature, Geometry, finish
+from .model import Feature, Geometry, finish, outline_edge
 from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length, length_pair, number
 
 NAME = "transparent_mesh"
@@ -145,13 +145,15 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
         features.append(Feature(electrode, xy[0], xy[1], frac, vols, edge))
     tol = 1e-6 * max(te, pitch * s)
 
+    box = [(x0 * s, y0 * s), (x1 * s, y0 * s), (x1 * s, y1 * s), (x0 * s, y1 * s)]
+
     def outer(region: str, bb: tuple[float, ...]) -> str:
         flat = bb[5] - bb[2] < tol
         if region == "electrolyte" and flat:
             return "substrate"
         if region != "electrolyte" and flat and (bb[5] < -tc + tol or bb[2] > te + ta - tol):
             return f"{region}_collector"
-        if region != "electrolyte" and not flat and not _on_outline(bb, (x0 * s, y0 * s, x1 * s, y1 * s), tol):
+        if region != "electrolyte" and not flat and outline_edge(bb, box, tol) is None:
             return f"{region}_collector"   # line sides buried in the substrate
         return side
 
@@ -159,9 +161,3 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
     return finish(NAME, domain, regions, outer, tuple(features), (x1 - x0) * (y1 - y0), True,
                   outline, mirror)
 
-
-def _on_outline(bb: tuple[float, ...], box: tuple[float, float, float, float], tol: float) -> bool:
-    """True if a vertical face lies on one of the four side planes of the domain box."""
-    x0, y0, x1, y1 = box
-    return ((bb[3] - bb[0] < tol and (abs(bb[0] - x0) < tol or abs(bb[0] - x1) < tol))
-            or (bb[4] - bb[1] < tol and (abs(bb[1] - y0) < tol or abs(bb[1] - y1) < tol)))

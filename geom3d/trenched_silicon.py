@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import gmsh
 
-from .model import Feature, Geometry, GeometryError, LayerRecord, finish
+from .model import Feature, Geometry, GeometryError, LayerRecord, finish, outline_edge, polygon_area
 from .params import Domain, Layer, MODEL_UNIT_M, ParameterError, Params, choice, layers, length
 
 NAME = "trenched_silicon"
@@ -327,8 +327,10 @@ def build(p: TrenchedSiliconParams, domain: Domain, thin_layer_limit: float = 0.
             return "silicon_bottom"
         if bb[2] > T - tol and bb[5] - bb[2] < tol:
             return f"{region}_top"   # the flat top of the device, z = T
-        if _on_outline(bb, outline, tol):
-            return "symmetry" if domain.kind == "unit_cell" or _on_mirror(bb, outline, mirror, tol) else "outer"
+        k = outline_edge(bb, outline, tol)
+        if k is not None:
+            is_mirror = mirror if isinstance(mirror, bool) else mirror[k]
+            return "symmetry" if is_mirror else "outer"
         if region == "electrolyte":   # fill: void and the electrode above collapsed onto this face
             return f"{e_above}_interface"
         return "free_surface"
@@ -341,7 +343,7 @@ def build(p: TrenchedSiliconParams, domain: Domain, thin_layer_limit: float = 0.
             features.append(Feature(e, xc * MODEL_UNIT_M, yc * MODEL_UNIT_M, frac, (), edge))
     m = MODEL_UNIT_M
     geo = finish(NAME, domain, regions, outer, tuple(features),
-                 _area([(x * m, y * m) for x, y in outline]), D > 0,
+                 polygon_area([(x * m, y * m) for x, y in outline]), D > 0,
                  [(x * m, y * m) for x, y in outline], mirror, aliases, records)
     return dataclasses.replace(geo, feature_surfaces=_feature_surfaces(geo, p.feature, centres, a))
 
@@ -350,36 +352,6 @@ def _material_name(material) -> str:
     if isinstance(material, dict):
         return str(material.get("name", material.get("base", "custom")))
     return str(material)
-
-
-def _area(poly: list[tuple[float, float]]) -> float:
-    n = len(poly)
-    return 0.5 * abs(sum(poly[k][0] * poly[(k + 1) % n][1] - poly[(k + 1) % n][0] * poly[k][1]
-                         for k in range(n)))
-
-
-def _line_dist(x: float, y: float, a: tuple[float, float], b: tuple[float, float]) -> float:
-    (ax, ay), (bx, by) = a, b
-    return abs((bx - ax) * (y - ay) - (by - ay) * (x - ax)) / math.hypot(bx - ax, by - ay)
-
-
-def _edge_of(bb: tuple[float, ...], outline: list[tuple[float, float]], tol: float) -> int | None:
-    """Index of the outline edge whose vertical plane holds a face with this bounding box."""
-    corners = [(bb[0], bb[1]), (bb[3], bb[4])]
-    for k in range(len(outline)):
-        a, b = outline[k], outline[(k + 1) % len(outline)]
-        if all(_line_dist(x, y, a, b) < tol for x, y in corners):
-            return k
-    return None
-
-
-def _on_outline(bb, outline, tol) -> bool:
-    return _edge_of(bb, outline, tol) is not None
-
-
-def _on_mirror(bb, outline, mirror, tol) -> bool:
-    k = _edge_of(bb, outline, tol)
-    return bool(mirror if isinstance(mirror, bool) else mirror[k])
 
 
 def _feature_surfaces(geo: Geometry, feature: str, centres, a: float) -> tuple[tuple[int, ...], ...]:

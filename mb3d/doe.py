@@ -87,7 +87,6 @@ class Study:
     base: dict[str, Any]
     points: tuple[Point, ...]
     dropped: int
-    root: Path
     saltelli: dict[str, Any] | None = field(default=None)
 
     @property
@@ -288,7 +287,7 @@ def load_study(path: str | Path) -> Study:
         points.append(Point(i, vals, rawcase, h, err))
     if not points:
         raise CaseError("constraints: every point of the design breaks a constraint; nothing to run")
-    return Study(model, base, tuple(points), dropped, path.parent, saltelli)
+    return Study(model, base, tuple(points), dropped, saltelli)
 
 
 def _apply(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -65,9 +65,10 @@ def histogram_png(result: RunResult) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    f, pts = result.fields, result.mesh.points_m
-    tri = pts[f.interface_tris]
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1) * 1e12
+    from geom3d.levelset import triangle_areas  # noqa: PLC0415
+
+    f = result.fields
+    area = triangle_areas(result.mesh.points_m, f.interface_tris) * 1e12
     j = f.interface_j_A_m2 * 0.1
     fig, ax = plt.subplots(figsize=(7, 3.6))
     lo, hi = np.percentile(j, [0.5, 99.5]) if len(j) else (0, 1)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,3 +31,19 @@ def run(raw: dict[str, Any]):
 @pytest.fixture
 def run_raw():
     return run
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def cli(*args: Any, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``mb3d ARGS`` as a user would (a fresh interpreter); capture its output."""
+    return subprocess.run([sys.executable, "-m", "mb3d.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT)
+
+
+def run_grid_case(out: Path) -> subprocess.CompletedProcess:
+    """`mb3d run` on the offset transparent grid case with a coarse mesh (a quick run with every report
+    section, the transparency map included)."""
+    return cli("run", ROOT / "cases" / "transparent_mesh_offset.yaml", "--out", out, "--quiet",
+               "--set", "mesh.size=5", "--set", "mesh.interface_size=1.5")

@@ -5,11 +5,12 @@ can, so CI runs it)."""
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import run_grid_case
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -32,9 +33,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
 
 def test_report_renders_its_images_in_chromium(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "run", str(ROOT / "cases" / "transparent_mesh_offset.yaml"),
-                        "--out", str(out), "--quiet", "--set", "mesh.size=5", "--set", "mesh.interface_size=1.5"],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = run_grid_case(out)
     assert r.returncode == 0, r.stderr
     page = (out / "report.html").read_text()
     probe = tmp_path / "probe.html"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import case_dict, run
+from conftest import case_dict, run, run_grid_case
 from mb3d import views
 from mb3d.pipeline import lookup
 
@@ -54,9 +54,7 @@ def test_every_preset_renders_off_screen(arch):
 
 def test_report_numbers_are_the_results(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "run", str(ROOT / "cases" / "transparent_mesh_offset.yaml"),
-                        "--out", str(out), "--quiet", "--set", "mesh.size=5", "--set", "mesh.interface_size=1.5"],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = run_grid_case(out)
     assert r.returncode == 0, r.stderr
     record = json.loads((out / "results.json").read_text())
     page = (out / "report.html").read_text()
