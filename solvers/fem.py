@@ -92,49 +92,102 @@ class SolveInfo:
     relative_residual: float
 
 
-def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float = 1e-10,
-              maxiter: int = 1000) -> tuple[np.ndarray, SolveInfo]:
-    """Solve the symmetric positive definite system ``A x = b``.
+def spd_solver(A: sp.spmatrix, method: str = "auto", rtol: float = 1e-10, maxiter: int = 1000,
+               scale: bool = False, reuse=None):
+    """Prepare to solve ``A x = b`` for several right-hand sides (one factorisation or AMG setup).
 
     Parameters
     ----------
     A : sparse matrix (n, n)
-    b : ndarray (n,)
+        Symmetric positive definite.
     method : {"auto", "direct", "amg-cg"}
         ``auto``: direct up to :data:`DIRECT_LIMIT` unknowns, AMG-preconditioned CG above.
     rtol : float
         Relative residual ``||b - A x|| / ||b||`` required of the iterative solver.
     maxiter : int
+    scale : bool
+        Solve the symmetrically scaled system ``D^-1/2 A D^-1/2`` (D = diag A): coefficients that
+        differ by orders of magnitude between subdomains (metal electrode and solid electrolyte)
+        then no longer spoil the aggregation or the CG convergence.
+
+    reuse : callable, optional
+        A solver this function returned for a matrix of the same pattern that differs only a little
+        (the Jacobians of successive Newton steps): its scaling and AMG hierarchy precondition CG on
+        ``A`` instead of a new setup. Ignored for direct solves.
+
+    Returns
+    -------
+    solve : callable
+        ``solve(b) -> (x, SolveInfo)``; its ``setup`` attribute is what ``reuse`` takes.
+    """
+    n = A.shape[0]
+    use_direct = method == "direct" or (method == "auto" and n <= DIRECT_LIMIT)
+    if not use_direct and method not in ("auto", "amg-cg"):
+        raise ValueError(f"unknown linear solver {method!r}")
+    setup = getattr(reuse, "setup", None) if not use_direct else None
+    if setup is not None and len(setup[0]) == n:
+        d = setup[0]
+    else:
+        setup = None
+        d = np.sqrt(A.diagonal()) if scale else np.ones(n)
+        if scale and not np.all(d > 0):
+            raise SolverError("the system matrix has a non-positive diagonal entry")
+    if scale or setup is not None:
+        Dinv = sp.diags(1.0 / d)
+        A = (Dinv @ A @ Dinv).tocsr()
+    if use_direct:
+        lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A")
+    elif setup is not None:
+        ml = setup[1]
+    else:
+        import pyamg  # noqa: PLC0415  (imported on demand: small cases never pay for it)
+
+        # pyamg estimates spectral radii from random start vectors (numpy's global generator): seed
+        # it for the setup, so that the same system always gives the same bits, and restore the
+        # caller's state
+        state = np.random.get_state()
+        np.random.seed(0)
+        try:
+            ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="symmetric", max_coarse=500)
+        finally:
+            np.random.set_state(state)
+
+    def solve(b: np.ndarray) -> tuple[np.ndarray, SolveInfo]:
+        bs = b / d
+        nb = float(np.linalg.norm(bs))
+        if nb == 0.0:
+            return np.zeros(n), SolveInfo("trivial", n, 0, 0.0)
+        if use_direct:
+            y = lu.solve(bs)
+            res = float(np.linalg.norm(bs - A @ y)) / nb
+            return y / d, SolveInfo("direct", n, 1, res)
+        residuals: list[float] = []
+        if setup is None:
+            y = ml.solve(bs, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
+        else:   # the hierarchy of a neighbouring matrix as preconditioner for this one
+            from pyamg.krylov import cg  # noqa: PLC0415
+
+            y, _ = cg(A, bs, tol=rtol, maxiter=maxiter, M=ml.aspreconditioner(), residuals=residuals)
+        res = float(np.linalg.norm(bs - A @ y)) / nb
+        if not res <= 10 * rtol:
+            raise SolverError(f"AMG-CG did not converge: relative residual {res:.2e} after "
+                              f"{len(residuals) - 1} iterations (wanted {rtol:.0e})")
+        return y / d, SolveInfo("amg-cg" if setup is None else "amg-cg (reused hierarchy)", n,
+                                len(residuals) - 1, res)
+
+    solve.setup = None if use_direct else (d, ml)
+    return solve
+
+
+def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float = 1e-10,
+              maxiter: int = 1000) -> tuple[np.ndarray, SolveInfo]:
+    """Solve the symmetric positive definite system ``A x = b`` (see :func:`spd_solver`).
 
     Returns
     -------
     x : ndarray
     info : SolveInfo
     """
-    n = A.shape[0]
-    nb = float(np.linalg.norm(b))
-    if nb == 0.0:
-        return np.zeros(n), SolveInfo("trivial", n, 0, 0.0)
-    if method == "direct" or (method == "auto" and n <= DIRECT_LIMIT):
-        x = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A").solve(b)
-        res = float(np.linalg.norm(b - A @ x)) / nb
-        return x, SolveInfo("direct", n, 1, res)
-    if method not in ("auto", "amg-cg"):
-        raise ValueError(f"unknown linear solver {method!r}")
-    import pyamg  # noqa: PLC0415  (imported on demand: small cases never pay for it)
-
-    # pyamg estimates spectral radii from random start vectors (numpy's global generator): seed it for
-    # the setup, so that the same system always gives the same bits, and restore the caller's state
-    state = np.random.get_state()
-    np.random.seed(0)
-    try:
-        ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="symmetric", max_coarse=500)
-    finally:
-        np.random.set_state(state)
-    residuals: list[float] = []
-    x = ml.solve(b, tol=rtol, accel="cg", maxiter=maxiter, residuals=residuals)
-    res = float(np.linalg.norm(b - A @ x)) / nb
-    if not res <= 10 * rtol:
-        raise SolverError(f"AMG-CG did not converge: relative residual {res:.2e} after "
-                          f"{len(residuals) - 1} iterations (wanted {rtol:.0e})")
-    return x, SolveInfo("amg-cg", n, len(residuals) - 1, res)
+    if float(np.linalg.norm(b)) == 0.0:
+        return np.zeros(A.shape[0]), SolveInfo("trivial", A.shape[0], 0, 0.0)
+    return spd_solver(A, method, rtol, maxiter)(b)
