@@ -85,12 +85,12 @@ class PhysicsSpec(_Strict):
     """``physics:`` block."""
 
     model: Literal["primary", "secondary"] = "primary"
-    voltage: Voltage = 0.1
+    voltage: Voltage | None = None
     current_density: CurrentDensity | None = None
     temperature: Temperature = 25.0
     cell_voltage: Voltage | None = None
-    kinetics: Literal["butler_volmer", "linear"] = "butler_volmer"
-    electrode_conduction: bool = False
+    kinetics: Literal["butler_volmer", "linear"] | None = None
+    electrode_conduction: bool | None = None
 
 
 class MeshSpec(_Strict):
@@ -327,13 +327,58 @@ def load_case(raw: dict[str, Any]) -> Case:
     if mesh.interface_size is not None and mesh.interface_size > mesh.size:
         raise CaseError(f"mesh.interface_size = {mesh.interface_size}: must be <= mesh.size ({mesh.size})")
     ph = model.physics
-    if ph.model != "primary":
-        raise CaseError(f"physics.model = {ph.model!r}: only 'primary' is available in this version "
-                        "(the secondary model is planned)")
     if ph.temperature <= -273.15:
         raise CaseError(f"physics.temperature = {ph.temperature}: must be above absolute zero")
+    model = model.model_copy(update={"physics": _physics(ph)})
     materials = _materials(model, params)
+    _check_secondary(model, materials)
     return Case(model, arch, params, domain, materials)
+
+
+#: physics keys of each model (the others are errors)
+PHYSICS_KEYS = {"primary": ("voltage",),
+                "secondary": ("current_density", "cell_voltage", "kinetics", "electrode_conduction")}
+
+
+def _physics(ph: PhysicsSpec) -> PhysicsSpec:
+    """Check which physics keys the model takes and fill in its defaults."""
+    other = "secondary" if ph.model == "primary" else "primary"
+    for key in PHYSICS_KEYS[other]:
+        value = getattr(ph, key)
+        if value is not None:
+            hint = ("current_density (galvanostatic) or cell_voltage (potentiostatic)"
+                    if ph.model == "secondary" else "voltage")
+            raise CaseError(f"physics.{key} = {_fmt_value(value)}: only used by the {other} model "
+                            f"(physics.model: {other}); the {ph.model} model takes {hint} (remove the key, or --set physics.{key}=null)")
+    if ph.model == "primary":
+        return ph.model_copy(update={"voltage": 0.1 if ph.voltage is None else ph.voltage})
+    if ph.current_density is not None and ph.cell_voltage is not None:
+        raise CaseError(f"physics.cell_voltage = {ph.cell_voltage}: give either current_density "
+                        "(galvanostatic) or cell_voltage (potentiostatic), not both")
+    update: dict[str, Any] = {"kinetics": ph.kinetics or "butler_volmer",
+                              "electrode_conduction": bool(ph.electrode_conduction)}
+    if ph.cell_voltage is None and ph.current_density is None:
+        update["current_density"] = 0.1
+    return ph.model_copy(update=update)
+
+
+def _check_secondary(model: CaseModel, materials: dict[str, Material]) -> None:
+    """The properties the secondary model needs, and a cell voltage below the open-circuit voltage."""
+    ph = model.physics
+    if ph.model != "secondary":
+        return
+    need = ["exchange_current_density"] + (["electronic_conductivity"] if ph.electrode_conduction else [])
+    for role in ("anode", "cathode"):
+        for prop in need:
+            if prop not in materials[role].props:
+                why = "the secondary model" if prop == "exchange_current_density" else "electrode_conduction"
+                raise CaseError(f"materials.{role}.{prop}: missing for {materials[role].name!r}, "
+                                f"required by {why}")
+    if ph.cell_voltage is not None:
+        ocv = materials["cathode"]["potential"] - materials["anode"]["potential"]
+        if not 0 < ph.cell_voltage < ocv:
+            raise CaseError(f"physics.cell_voltage = {ph.cell_voltage}: must lie between 0 and the "
+                            f"open-circuit voltage {_round(ocv)} V (discharge)")
 
 
 def case_options(model: CaseModel) -> dict[str, float]:
