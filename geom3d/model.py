@@ -249,6 +249,25 @@ def name_boundaries(regions: Mapping[str, tuple[int, ...]],
     return boundaries, tuple(feature_surfaces)
 
 
+def collector_boundaries(boundaries: Sequence[str], regions: Sequence[str], electrode: str) -> list[str]:
+    """Names of the faces through which an electrode region is wired to its collector.
+
+    They are ``<electrode>_collector`` (the collector face every generator names), ``<electrode>_top``
+    (the flat top contact of a conformal stack, z = T) and any face between the electrode and a
+    passive conductor region (``silicon``, ``barrier``, ``collector``: ``anode_silicon``,
+    ``cathode_collector``), whose conductivity is so much higher than an electrode's that it is
+    taken as equipotential.
+    """
+    passive = {r for r in regions if r not in ("electrolyte", *ELECTRODES)}
+    out = []
+    for name in boundaries:
+        parts = set(name.split("_"))
+        if name in (f"{electrode}_collector", f"{electrode}_top") or (
+                len(parts) == 2 and electrode in parts and (parts - {electrode}) <= passive):
+            out.append(name)
+    return sorted(set(out))
+
+
 def add_physical_groups(regions: Mapping[str, tuple[int, ...]],
                         boundaries: Mapping[str, tuple[int, ...]]) -> None:
     """Create one named physical group per region (3D) and per boundary (2D)."""

@@ -44,6 +44,11 @@ def headline(record: Any) -> Table:
     t.add_row("mean current density (mA/cm2)", _fmt(cd["anode"]["mean"]), _fmt(cd["cathode"]["mean"]))
     t.add_row("cov of current density", _fmt(cd["anode"]["cov"]), _fmt(cd["cathode"]["cov"]))
     t.add_row("p95/p05 of current density", _fmt(cd["anode"]["p95_over_p05"]), _fmt(cd["cathode"]["p95_over_p05"]))
+    if s.get("model") == "secondary":
+        op = s["overpotential_V"]
+        t.add_row("ohmic loss in electrode (V)", _fmt(op["anode_ohmic"]), _fmt(op["cathode_ohmic"]))
+        t.add_row("kinetic overpotential (V)", _fmt(op["anode_kinetic"]), _fmt(op["cathode_kinetic"]))
+        t.add_row("Wagner number", _fmt(s["wagner_number"]["anode"]), _fmt(s["wagner_number"]["cathode"]))
     if "edge_over_interior_current" in s:
         r = s["edge_over_interior_current"]
         t.add_row("edge / interior pillar current", _fmt(r.get("anode")), _fmt(r.get("cathode")))
@@ -59,6 +64,10 @@ def headline(record: Any) -> Table:
         ("tetrahedra / DOFs", f"{m['n_tetrahedra']} / {m['n_dofs']} (P{m['element_order']})"),
         ("wall time (s)", record["timing_s"]["total"]),
     ]
+    if s.get("model") == "secondary":
+        rows[3:3] = [("open-circuit / cell voltage (V)", f"{_fmt(s['ocv_V'])} / {_fmt(s['cell_voltage_V'])}"),
+                     ("electrolyte ohmic loss (V)", s["overpotential_V"]["electrolyte_ohmic"]),
+                     ("Newton iterations", s["newton"]["iterations"])]
     if g.get("transparency_fraction", 0):
         rows.insert(3, ("transparency", g["transparency_fraction"]))
         rows.insert(4, ("opaque features (um)", f"{_fmt(g['smallest_opaque_feature_um'])} to "

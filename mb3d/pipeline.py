@@ -6,6 +6,7 @@ The gmsh session covers only the geometry and mesh stages; the mesh reaches scik
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,14 +16,17 @@ from typing import Any
 import numpy as np
 
 from geom3d import GeometricMetrics, Geometry, GeometryError, MeshData, exact_metrics, gmsh_session, mesh_geometry
+from geom3d.model import collector_boundaries
 from geom3d.transparency import Transparency, mesh_transparency, transparency
 from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
 from solvers.materials import library
+from solvers.kinetics import Kinetics
 from solvers.primary import PrimarySolution, solve_primary
+from solvers.secondary import Electrode, InfeasibleError, SecondarySolution, solve_secondary
 
 from . import __version__
-from .case import Case
+from .case import Case, CaseError
 
 SCHEMA_VERSION = 1
 #: geometry + mesh of recent runs, keyed by :meth:`mb3d.case.Case.mesh_key` (a DoE batch whose cases
@@ -148,12 +152,9 @@ def layer_records(case: Case, geo: Geometry, footprint_m2: float) -> list[dict[s
     return out
 
 
-def solve(case: Case, geo: Geometry, mesh: MeshData, sigma: float) -> tuple[PrimarySolution, Any, dict, np.ndarray]:
-    """Solve stage: the primary problem on the electrolyte submesh.
-
-    Returns the solution, the electrolyte mesh, the interface facets per electrode (with their
-    feature ids) and the global node index of every electrolyte node.
-    """
+def electrolyte_problem(mesh: MeshData) -> tuple[Any, np.ndarray, dict]:
+    """The electrolyte submesh, the global node number of its nodes, and per electrode its interface
+    facets (submesh numbering), their feature ids and their triangles (full-mesh numbering)."""
     emesh, nodes = submesh(mesh.points_m, mesh.tets, mesh.region_mask("electrolyte"))
     facets = {}
     for e in ELECTRODES:
@@ -162,19 +163,115 @@ def solve(case: Case, geo: Geometry, mesh: MeshData, sigma: float) -> tuple[Prim
         facets[e] = (find_facets(emesh, local), mesh.boundary_feature.get(f"{e}_interface", np.zeros(0, int)), tris)
         if len(facets[e][0]) == 0:
             raise GeometryError(f"the model has no {e}|electrolyte interface")
+    return emesh, nodes, facets
+
+
+def solve(case: Case, geo: Geometry, emesh: Any, facets: dict, sigma: float) -> PrimarySolution:
+    """Solve stage, primary model: the electrolyte alone between equipotential interfaces."""
     groups = {}
     if case.domain.kind == "array":
         for k, f in enumerate(geo.features):
             fac, feat, _ = facets[f.electrode]
             groups[str(k)] = (f.electrode, fac[feat == k])
-    sol = solve_primary(emesh, sigma, facets["anode"][0], facets["cathode"][0],
-                        case.model.physics.voltage, order=case.model.mesh.order, groups=groups)
-    return sol, emesh, facets, nodes
+    return solve_primary(emesh, sigma, facets["anode"][0], facets["cathode"][0],
+                         case.model.physics.voltage, order=case.model.mesh.order, groups=groups)
+
+
+def film_resistance(case: Case, geo: Geometry) -> dict[str, float]:
+    """Series resistance (ohm m^2) of the collapsed films between each interface and its collector.
+
+    A film thinner than ``mesh.thin_layer_limit`` is not meshed (trenched silicon); with electrode
+    conduction its electrons still cross its thickness t with conductivity s: r = t / s, summed over
+    the run of collapsed films next to the electrolyte on that side.
+    """
+    out = {e: 0.0 for e in ELECTRODES}
+    roles = [layer.role for layer in geo.layers]
+    if "electrolyte" not in roles or not case.model.physics.electrode_conduction:
+        return out
+    k = roles.index("electrolyte")
+    for side in (geo.layers[:k][::-1], geo.layers[k + 1:]):
+        run = []
+        for layer in side:
+            if not layer.collapsed:
+                break
+            run.append(layer)
+        electrode = next((x.role for x in side if x.role in ELECTRODES), None)
+        if electrode is None:
+            continue
+        for layer in run:
+            s = _electronic_conductivity(case, layer)
+            if not s:
+                raise CaseError(f"geometry.layers: the collapsed {layer.role} film ({layer.material}) has no "
+                                "electronic_conductivity, required by electrode_conduction")
+            out[electrode] += layer.thickness_m / s
+    return out
+
+
+def kinetics(case: Case, geo: Geometry) -> dict[str, Kinetics]:
+    """Interface kinetics of each electrode at the case's temperature (SI)."""
+    ph = case.model.physics
+    films = film_resistance(case, geo)
+    out = {}
+    for e in ELECTRODES:
+        m = case.materials[e]
+        out[e] = Kinetics(i0_A_m2=m["exchange_current_density"], alpha_a=m["alpha_anodic"],
+                          alpha_c=m["alpha_cathodic"], temperature_K=ph.temperature + 273.15,
+                          linear=ph.kinetics == "linear", film_resistance_ohm_m2=films[e])
+    return out
+
+
+def solve_secondary_stage(case: Case, geo: Geometry, gm: GeometricMetrics, mesh: MeshData, emesh: Any,
+                          nodes: np.ndarray, facets: dict, sigma: float) -> SecondarySolution:
+    """Solve stage, secondary model: Butler-Volmer (or linear) kinetics on both interfaces, electrode
+    regions equipotential or conducting (``electrode_conduction``), galvanostatic or potentiostatic."""
+    ph = case.model.physics
+    kin = kinetics(case, geo)
+    electrodes = {}
+    for e in ELECTRODES:
+        m = case.materials[e]
+        spec: dict[str, Any] = {"facets": facets[e][0], "kinetics": kin[e], "potential_V": m["potential"]}
+        if ph.electrode_conduction and e in mesh.region_names:
+            smesh, snodes = submesh(mesh.points_m, mesh.tets, mesh.region_mask(e))
+            names = collector_boundaries(list(mesh.boundary_tris), mesh.region_names, e)
+            tris = [mesh.boundary_tris[n] for n in names]
+            if not tris:
+                raise GeometryError(f"the {e} region has no collector face to conduct to")
+            tris = np.concatenate(tris)
+            local = np.searchsorted(snodes, tris)
+            if not np.array_equal(snodes[local.clip(0, len(snodes) - 1)], tris):
+                raise GeometryError(f"a {e} collector face ({', '.join(names)}) is not on the {e} region")
+            spec.update(mesh=smesh, sigma_S_m=m["electronic_conductivity"],
+                        collector_facets=find_facets(smesh, local), nodes=snodes)
+        electrodes[e] = Electrode(**spec)
+    current = None if ph.current_density is None else ph.current_density * 10.0 * gm.footprint_area_m2
+    try:
+        return solve_secondary(emesh, nodes, sigma, electrodes["anode"], electrodes["cathode"],
+                               order=case.model.mesh.order, current_A=current, cell_voltage_V=ph.cell_voltage)
+    except InfeasibleError as exc:
+        hint = ("; check the electrodes' electronic_conductivity" if ph.electrode_conduction else "")
+        raise CaseError(f"physics.current_density = {ph.current_density}: more than the cell can deliver, "
+                        f"{str(exc).split(': ', 1)[1]}{hint}") from None
+
+
+def _feature_currents(geo: Geometry, per_feature: dict[str, float]) -> dict[str, Any]:
+    """``pillar_current_A`` (one entry per feature) and the edge/interior ratio per electrode."""
+    pillars = []
+    for k, f in enumerate(geo.features):
+        pillars.append({"electrode": f.electrode, "x_um": f.x_m * 1e6, "y_um": f.y_m * 1e6,
+                        "edge": f.edge, "current_A": per_feature[str(k)]})
+    ratio = {}
+    for e in ELECTRODES:
+        edge = [p["current_A"] for p in pillars if p["electrode"] == e and p["edge"]]
+        inner = [p["current_A"] for p in pillars if p["electrode"] == e and not p["edge"]]
+        if edge and inner:
+            ratio[e] = float(np.mean(edge) / np.mean(inner))
+    return {"pillar_current_A": pillars, "edge_over_interior_current": ratio}
 
 
 def solution_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: PrimarySolution,
                     facets: dict) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The ``solution`` block of results.json, and the per-facet current density of each electrode."""
+    """The ``solution`` block of results.json (primary model), and the per-facet current density of
+    each electrode."""
     fp_cm2 = gm.footprint_area_m2 * M2_TO_CM2
     V, I = sol.voltage_V, sol.current_A
     asr = V * fp_cm2 / I
@@ -202,24 +299,123 @@ def solution_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: Primar
                           "relative_residual": sol.solve_info.relative_residual},
     }
     if sol.group_current_A:
-        pillars = []
-        for k, f in enumerate(geo.features):
-            pillars.append({"electrode": f.electrode, "x_um": f.x_m * 1e6, "y_um": f.y_m * 1e6,
-                            "edge": f.edge, "current_A": sol.group_current_A[str(k)]})
-        rec["pillar_current_A"] = pillars
-        ratio = {}
-        for e in ELECTRODES:
-            edge = [p["current_A"] for p in pillars if p["electrode"] == e and p["edge"]]
-            inner = [p["current_A"] for p in pillars if p["electrode"] == e and not p["edge"]]
-            if edge and inner:
-                ratio[e] = float(np.mean(edge) / np.mean(inner))
-        rec["edge_over_interior_current"] = ratio
+        rec.update(_feature_currents(geo, sol.group_current_A))
     return rec, per_facet
+
+
+def secondary_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: SecondarySolution,
+                     facets: dict) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The ``solution`` block of results.json for the secondary model, and the per-facet current
+    density of each electrode.
+
+    ASR = (OCV - V) / j with j the current per footprint.
+
+    The interface current density has two estimates at the facet quadrature points: the field
+    estimate -sigma grad phi_e . n (as for the primary model) and the kinetic law i(eta) itself. Both
+    converge to the same values under refinement, but their leading errors scale as
+    sigma O(h^k) and g O(h^(k+1)) (g = 1/R_p), a ratio of the mesh Biot number Bi = h / (sigma R_p)
+    (h: interface element size): ``current_density_mA_cm2`` takes the kinetic estimate where Bi < 1
+    (kinetics spread the current over more than an element) and the field estimate otherwise, so
+    fast kinetics tend to the primary statistics on the same mesh. Both estimates are reported
+    (``current_density_field_mA_cm2``, ``current_density_kinetic_mA_cm2``); their difference is a
+    built-in indicator of the discretisation error.
+
+    The Wagner number of an electrode is sigma R_p / L: R_p the differential interface resistance
+    d(eta)/di at the mean interface current density (ohm m^2, collapsed film included), L the
+    electrolyte volume per area of that interface (the electrolyte thickness of a planar cell). The planar equivalent has the same footprint, the
+    same material volumes (its layer thicknesses = volume / footprint) and the same kinetics, at the
+    same current per footprint (closed form).
+    """
+    ph = case.model.physics
+    fp = gm.footprint_area_m2
+    I = sol.current_A
+    j_fp = I / fp                                   # A/m2 of footprint
+    loss = sol.ocv_V - sol.cell_voltage_V
+    asr = loss / j_fp * M2_TO_CM2
+    kin = kinetics(case, geo)
+    stats, field, kinetic, per_facet, wagner, rp, lengths, choice = {}, {}, {}, {}, {}, {}, {}, {}
+    for e in ELECTRODES:
+        r = sol.electrodes[e]
+        j_mean = r.current_A / r.dx_m2.sum()
+        rp[e] = kin[e].resistance(j_mean if e == "anode" else -j_mean)
+        lengths[e] = gm.volume_m3["electrolyte"] / gm.interface_area_m2[e]
+        wagner[e] = sol.sigma * rp[e] / lengths[e]
+        jf, wf = normal_current_density(sol.basis, sol.phi, sol.sigma, facets[e][0], e)
+        field[e] = weighted_stats(jf * A_M2_TO_MA_CM2, wf)
+        kinetic[e] = weighted_stats(r.j_A_m2 * A_M2_TO_MA_CM2, r.dx_m2)
+        # mesh Biot number: interface element size over the kinetic length sigma R_p
+        h = math.sqrt(4 / math.sqrt(3) * float(r.dx_m2.sum()) / r.dx_m2.shape[0])
+        biot = h / (sol.sigma * rp[e])
+        use_kinetic = biot < 1.0
+        j, w = (r.j_A_m2, r.dx_m2) if use_kinetic else (jf, wf)
+        stats[e] = kinetic[e] if use_kinetic else field[e]
+        per_facet[e] = (j * w).sum(axis=1) / w.sum(axis=1)
+        choice[e] = {"estimate": "kinetic" if use_kinetic else "field", "mesh_biot_number": biot,
+                     "interface_element_size_um": h * 1e6}
+    t_planar = gm.volume_m3["electrolyte"] / fp
+    planar_loss = j_fp * t_planar / sol.sigma
+    planar_loss += float(kin["anode"].total_overpotential(np.array([j_fp]))[0])
+    planar_loss -= float(kin["cathode"].total_overpotential(np.array([-j_fp]))[0])
+    if ph.electrode_conduction:
+        for e in ELECTRODES:
+            if e in case.materials and gm.volume_m3.get(e, 0.0) > 0:
+                planar_loss += j_fp * gm.volume_m3[e] / fp / case.materials[e]["electronic_conductivity"]
+    asr_planar = planar_loss / j_fp * M2_TO_CM2
+    op = sol.overpotential_V
+    rec: dict[str, Any] = {
+        "model": "secondary",
+        "operation": "galvanostatic" if ph.current_density is not None else "potentiostatic",
+        "kinetics": ph.kinetics,
+        "electrode_conduction": ph.electrode_conduction,
+        "temperature_degC": ph.temperature,
+        "cell_voltage_V": sol.cell_voltage_V,
+        "ocv_V": sol.ocv_V,
+        "current_A": I,
+        "anode_current_A": sol.electrodes["anode"].current_A,
+        "footprint_current_density_mA_cm2": j_fp * A_M2_TO_MA_CM2,
+        "asr_ohm_cm2": asr,
+        "overpotential_V": op,
+        "overpotential_balance_relative_error": abs(op["total"] - loss) / abs(loss),
+        "wagner_number": wagner,
+        "wagner_length_um": {e: lengths[e] * 1e6 for e in ELECTRODES},
+        "interface_resistance_ohm_cm2": {e: rp[e] * M2_TO_CM2 for e in ELECTRODES},
+        "charge_transfer_resistance_ohm_cm2": {e: kin[e].charge_transfer_resistance_ohm_m2 * M2_TO_CM2
+                                               for e in ELECTRODES},
+        "film_resistance_ohm_cm2": {e: kin[e].film_resistance_ohm_m2 * M2_TO_CM2 for e in ELECTRODES},
+        "electrolyte_conductivity_S_cm": sol.sigma / 100.0,
+        "current_density_mA_cm2": stats,
+        "current_density_estimate": choice,
+        "current_density_field_mA_cm2": field,
+        "current_density_kinetic_mA_cm2": kinetic,
+        "singular_edges": False,
+        "planar_equivalent": {"electrolyte_thickness_um": t_planar * 1e6, "asr_ohm_cm2": asr_planar},
+        "asr_gain_vs_planar": asr_planar / asr,
+        "newton": {"iterations": sol.newton.iterations, "relative_residual": sol.newton.relative_residual},
+        "linear_solver": {"method": sol.newton.linear.method, "iterations": sol.newton.linear.iterations,
+                          "relative_residual": sol.newton.linear.relative_residual},
+    }
+    if case.domain.kind == "array":
+        per_feature = {}
+        for k, f in enumerate(geo.features):
+            _, feat, _ = facets[f.electrode]
+            r = sol.electrodes[f.electrode]
+            per_feature[str(k)] = float((r.j_A_m2[feat == k] * r.dx_m2[feat == k]).sum())
+        rec.update(_feature_currents(geo, per_feature))
+    return rec, per_facet
+
+
+def _interface_fields(facets: dict, per_facet: dict) -> tuple[np.ndarray, ...]:
+    tris = np.concatenate([facets[e][2] for e in ELECTRODES])
+    electrode = np.concatenate([np.full(len(facets[e][2]), k + 1) for k, e in enumerate(ELECTRODES)])
+    feature = np.concatenate([facets[e][1] for e in ELECTRODES])
+    jn = np.concatenate([per_facet[e] for e in ELECTRODES])
+    return tris, electrode, feature, jn
 
 
 def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facets: dict,
                   per_facet: dict) -> Fields:
-    """Potential on every node, current density on every tetrahedron, interface facet values."""
+    """Potential on every node, current density on every tetrahedron, interface facet values
+    (primary model)."""
     n_nodes = len(mesh.points_m)
     pot = np.zeros(n_nodes)
     for e, value in (("anode", sol.voltage_V), ("cathode", 0.0)):
@@ -229,11 +425,32 @@ def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facet
     cur = np.zeros((len(mesh.tets), 3))
     grad = sol.basis.interpolate(sol.phi).grad.mean(axis=-1)  # (3, n_el)
     cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * grad.T
-    tris = np.concatenate([facets[e][2] for e in ELECTRODES])
-    electrode = np.concatenate([np.full(len(facets[e][2]), k + 1) for k, e in enumerate(ELECTRODES)])
-    feature = np.concatenate([facets[e][1] for e in ELECTRODES])
-    jn = np.concatenate([per_facet[e] for e in ELECTRODES])
-    return Fields(pot, cur, tris, electrode, feature, jn)
+    return Fields(pot, cur, *_interface_fields(facets, per_facet))
+
+
+def secondary_fields(case: Case, mesh: MeshData, sol: SecondarySolution, nodes: np.ndarray, facets: dict,
+                     per_facet: dict) -> Fields:
+    """Output fields of the secondary model: electrode potentials (their collector potential, or the
+    electronic potential with electrode conduction) and the electrolyte potential on its nodes (Li/Li+
+    scale; the electrolyte value wins on interface nodes); ionic and electronic current density."""
+    pot = np.zeros(len(mesh.points_m))
+    cur = np.zeros((len(mesh.tets), 3))
+    for e in ELECTRODES:
+        if e not in mesh.region_names:
+            continue
+        r = sol.electrodes[e]
+        mask = mesh.region_mask(e)
+        if r.basis is None:
+            pot[np.unique(mesh.tets[mask])] = r.collector_potential_V
+        else:
+            _, snodes = submesh(mesh.points_m, mesh.tets, mask)
+            pot[snodes] = r.phi_s[r.basis.nodal_dofs[0]]
+            g = r.basis.interpolate(r.phi_s).grad.mean(axis=-1)
+            cur[np.flatnonzero(mask)] = -case.materials[e]["electronic_conductivity"] * g.T
+    pot[nodes] = sol.phi[sol.basis.nodal_dofs[0]]
+    grad = sol.basis.interpolate(sol.phi).grad.mean(axis=-1)
+    cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * grad.T
+    return Fields(pot, cur, *_interface_fields(facets, per_facet))
 
 
 def mesh_only(case: Case, verbose: bool = False) -> MeshData:
@@ -299,12 +516,21 @@ def run_case(case: Case, verbose: bool = False,
     timing["transparency"] = time.perf_counter() - t2
     step("solve")
     sigma = case.materials["electrolyte"].conductivity_at(case.model.physics.temperature + 273.15)
-    sol, emesh, facets, nodes = solve(case, geo, mesh, sigma)
+    emesh, nodes, facets = electrolyte_problem(mesh)
+    secondary = case.model.physics.model == "secondary"
+    if secondary:
+        sol = solve_secondary_stage(case, geo, gm, mesh, emesh, nodes, facets, sigma)
+    else:
+        sol = solve(case, geo, emesh, facets, sigma)
     timing.update(sol.timing_s)
     step("metrics")
     t3 = time.perf_counter()
-    srec, per_facet = solution_record(case, geo, gm, sol, facets)
-    fields = output_fields(mesh, sol, nodes, facets, per_facet)
+    if secondary:
+        srec, per_facet = secondary_record(case, geo, gm, sol, facets)
+        fields = secondary_fields(case, mesh, sol, nodes, facets, per_facet)
+    else:
+        srec, per_facet = solution_record(case, geo, gm, sol, facets)
+        fields = output_fields(mesh, sol, nodes, facets, per_facet)
     timing["metrics"] = time.perf_counter() - t3
     timing["total"] = time.perf_counter() - t0
     record = {

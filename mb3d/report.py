@@ -27,6 +27,17 @@ HEADLINE = [
     ("energy per footprint", "geometry.energy_uWh_cm2", "uWh/cm2"),
     ("transparency", "geometry.transparency_fraction", ""),
     ("voltage", "solution.voltage_V", "V"),
+    ("open-circuit voltage", "solution.ocv_V", "V"),
+    ("cell voltage", "solution.cell_voltage_V", "V"),
+    ("current per footprint", "solution.footprint_current_density_mA_cm2", "mA/cm2"),
+    ("loss: electrolyte ohmic", "solution.overpotential_V.electrolyte_ohmic", "V"),
+    ("loss: anode ohmic", "solution.overpotential_V.anode_ohmic", "V"),
+    ("loss: cathode ohmic", "solution.overpotential_V.cathode_ohmic", "V"),
+    ("loss: anode kinetic", "solution.overpotential_V.anode_kinetic", "V"),
+    ("loss: cathode kinetic", "solution.overpotential_V.cathode_kinetic", "V"),
+    ("Wagner number, anode", "solution.wagner_number.anode", ""),
+    ("Wagner number, cathode", "solution.wagner_number.cathode", ""),
+    ("Newton iterations", "solution.newton.iterations", ""),
     ("current", "solution.current_A", "A"),
     ("ASR", "solution.asr_ohm_cm2", "ohm cm2"),
     ("planar-equivalent ASR", "solution.planar_equivalent.asr_ohm_cm2", "ohm cm2"),
@@ -72,6 +83,8 @@ def histogram_png(result: RunResult) -> bytes:
     j = f.interface_j_A_m2 * 0.1
     fig, ax = plt.subplots(figsize=(7, 3.6))
     lo, hi = np.percentile(j, [0.5, 99.5]) if len(j) else (0, 1)
+    if not hi - lo > 1e-6 * max(abs(lo), abs(hi), 1e-30):   # uniform current (planar): a visible bar
+        lo, hi = lo - 0.01 * abs(lo) - 1e-30, hi + 0.01 * abs(hi) + 1e-30
     for eid, name, colour in ((1, "anode", "#3b6fb6"), (2, "cathode", "#d1495b")):
         m = f.interface_electrode == eid
         if m.any():
