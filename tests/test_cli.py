@@ -89,7 +89,12 @@ BAD = [
     ({"domain": "array", "array": {"nx": 0}}, "array.nx = 0"),
     ({"array": {"nx": 2, "ny": 2}}, "array: only allowed with domain: array"),
     ({"geometry": {"shape": "square", "lattice": "triangular"}}, "square pillars need lattice: square"),
-    ({"physics": {"model": "secondary"}}, "physics.model = 'secondary': only 'primary'"),
+    ({"physics": {"model": "secondary", "voltage": "0.1 V"}},
+     "physics.voltage = 0.1: only used by the primary model (physics.model: primary)"),
+    ({"physics": {"model": "secondary", "cell_voltage": "5 V"}},
+     "physics.cell_voltage = 5.0: must lie between 0 and the open-circuit voltage 3.9 V"),
+    ({"physics": {"model": "secondary", "kinetics": "tafel"}}, "physics.kinetics = 'tafel'"),
+    ({"physics": {"current_density": "1 mA/cm2"}}, "physics.current_density = 1.0: only used by the secondary"),
 ]
 
 
