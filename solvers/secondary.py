@@ -36,6 +36,10 @@ G_k = integral of (di_k/dDelta) u v on Gamma_k, coupled through T: symmetric pos
 the anode collector is fixed. The start is the solution with the kinetics replaced by straight lines
 through the origin and the point of uniform current density (the secant law; exact for a planar
 cell); Newton steps are damped so that no overpotential changes by more than 5 / (alpha f) at once.
+Linear solves are inexact (relative residual a hundredth of the nonlinear one) and reuse the AMG
+hierarchy of the first Jacobian as long as CG stays within twice its first iteration count; the
+interface terms are sparse products with the fixed matrix of basis values at the facet quadrature
+points (:func:`trace_operator`).
 Convergence: ``||R|| <= rtol * ||interface current vector||``; otherwise :class:`SolverError` says
 how far it got.
 
@@ -283,7 +287,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     for name, el in electrodes.items():
         if len(el.facets) == 0:
             raise ValueError(f"the {name} has no interface facets")
-        fbs[name] = fb = FacetBasis(mesh, elem, facets=el.facets)
+        fbs[name] = FacetBasis(mesh, elem, facets=el.facets)
         dofs_e = be.get_dofs(facets=el.facets).all()
         if el.mesh is None:
             bases[name] = None
@@ -300,7 +304,6 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
             collectors[name] = bs.get_dofs(facets=el.collector_facets).all()
             if len(collectors[name]) == 0:
                 raise ValueError(f"the {name} region has no collector face")
-        del fb
     off = {"anode": Ne, "cathode": Ne + sizes["anode"]}
     N = Ne + sizes["anode"] + sizes["cathode"]
     Ua, Uc = anode.potential_V, cathode.potential_V
