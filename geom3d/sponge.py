@@ -42,16 +42,22 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .levelset import cut, faces, lattice, quality, signed_volumes, triangle_areas
 from .meshing import MeshData
 from .metrics import GeometricMetrics
 from .model import Feature, Geometry, GeometryError
 from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, integer, length, number
+
+
+def _ndimage():
+    """scipy.ndimage, imported on first use (every run imports this module through the registry)."""
+    from scipy import ndimage  # noqa: PLC0415
+
+    return ndimage
+
 
 NAME = "sponge"
 SUMMARY = "gyroid or random interpenetrating electrodes with a conformal electrolyte film (seed Fig. 3)"
@@ -137,7 +143,7 @@ class WebField:
             filt = np.exp(-(kx ** 2 + ky ** 2 + kz ** 2) * ell ** 2 / 8)   # covariance exp(-r^2/ell^2)
             g = np.real(np.fft.ifftn(np.fft.fftn(noise) * filt))
             self.grid = (g - g.mean()) / g.std()
-            self.coef = ndimage.spline_filter(self.grid, order=3, mode="grid-wrap")
+            self.coef = _ndimage().spline_filter(self.grid, order=3, mode="grid-wrap")
             self.scale = ell / math.sqrt(2)
             # the solid fraction of the continuous field: the quantile over a grid twice as fine
             # as the noise grid, cell-centred in the web zone
@@ -158,7 +164,7 @@ class WebField:
             X, Y, Z = (self.k * xyz[:, i] for i in range(3))
             return np.sin(X) * np.cos(Y) + np.sin(Y) * np.cos(Z) + np.sin(Z) * np.cos(X)
         idx = (xyz / self.h_xyz).T
-        return ndimage.map_coordinates(self.coef, idx, order=3, mode="grid-wrap", prefilter=False)
+        return _ndimage().map_coordinates(self.coef, idx, order=3, mode="grid-wrap", prefilter=False)
 
     def level(self, xyz: np.ndarray) -> np.ndarray:
         """Web level set (approximately a length, negative inside the web)."""
@@ -277,6 +283,8 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     images = np.concatenate([samples + [dx, dy, 0] for dx in (-W, 0, W) for dy in (-W, 0, W)])
     near = ((images[:, 0] > -te - h_in) & (images[:, 0] < W + te + h_in)
             & (images[:, 1] > -te - h_in) & (images[:, 1] < W + te + h_in))
+    from scipy.spatial import cKDTree  # noqa: PLC0415  (scipy.spatial and ndimage load in 0.2 s: on demand)
+
     tree = cKDTree(images[near])
 
     def web_level(xyz: np.ndarray) -> np.ndarray:
@@ -416,7 +424,7 @@ def _drop_islands(web: WebField, samples: np.ndarray, spacing: float):
     zs = (np.arange(nz) + 0.5) * (web.wh / nz)
     X, Y, Z = np.meshgrid(xs, xs, zs, indexing="ij")
     inside = (web(np.stack([X, Y, Z], -1).reshape(-1, 3)).reshape(X.shape) < web.tau)
-    labels, count = ndimage.label(inside)
+    labels, count = _ndimage().label(inside)
     # periodic in x and y: merge labels across the faces
     parent = np.arange(count + 1)
 
@@ -442,7 +450,7 @@ def _drop_islands(web: WebField, samples: np.ndarray, spacing: float):
                              f"the web falls apart: {removed:.1%} of it lies in pieces that do not touch "
                              "the cathode collector (raise solid_fraction)")
     # a point belongs to the kept web if the voxels near it that are inside belong to kept pieces
-    dilated = ndimage.binary_dilation(keep_vox | ~inside, iterations=1) & ~(inside & ~keep_vox)
+    dilated = _ndimage().binary_dilation(keep_vox | ~inside, iterations=1) & ~(inside & ~keep_vox)
 
     def keep(xyz: np.ndarray) -> np.ndarray:
         i = np.clip((xyz[:, 0] % web.W / (web.W / n)).astype(int), 0, n - 1)

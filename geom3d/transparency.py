@@ -37,7 +37,7 @@ import gmsh
 import numpy as np
 import shapely
 import shapely.affinity
-from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
+from shapely.geometry import LineString, MultiLineString, Polygon, box
 from shapely.ops import polygonize, unary_union
 
 from .meshing import TRI
@@ -247,22 +247,24 @@ def _segments(geom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(starts), np.concatenate(ends), np.concatenate(owner)
 
 
-def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> float:
-    """Radius of the largest disk tangent to the boundary at q, centred at q + rho n, that meets no
-    boundary segment [a, b] (closed form per segment: first contact at an end point or tangency)."""
-    cand = [np.inf]
-    d = a - q
-    den = 2 * d @ n
-    far = np.einsum("ij,ij->i", d, d)
+def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+    """Radii of the largest disks tangent to the boundary at the points q (Q x 2), centred at
+    q + rho n, that meet no boundary segment [a, b] (closed form per segment: first contact at an end
+    point or tangency). Vectorised over points and segments."""
+    q, n = np.atleast_2d(q)[:, None, :], np.atleast_2d(n)[:, None, :]          # (Q, 1, 2)
+    d = a[None] - q
+    den = 2 * np.einsum("qsk,qsk->qs", d, np.broadcast_to(n, d.shape))
+    far = np.einsum("qsk,qsk->qs", d, d)
     ok = (den > 2 * tol) & (far > tol * tol)
-    cand.append((far[ok] / den[ok]).min(initial=np.inf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        best = np.where(ok, far / np.where(ok, den, 1.0), np.inf).min(axis=1)
     u = b - a
     L = np.hypot(u[:, 0], u[:, 1])
     keep = L > 0
     u, L, a2 = u[keep] / L[keep, None], L[keep], a[keep]
     m = np.column_stack([-u[:, 1], u[:, 0]])
-    g0 = np.einsum("ij,ij->i", q - a2, m)
-    mn = m @ n
+    g0 = np.einsum("qsk,sk->qs", q - a2[None], m)
+    mn = np.einsum("qk,sk->qs", n[:, 0, :], m)
     # segments on a line through q (q's own segment and its collinear neighbours) never limit the disk
     off_line = np.abs(g0) > tol
     for sign in (1.0, -1.0):
@@ -271,15 +273,15 @@ def _tangent_disk_radius(q: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndar
             rho = np.where(np.abs(den) > 1e-6, sign * g0 / np.where(den == 0, 1.0, den), np.inf)
         good = off_line & np.isfinite(rho) & (rho > tol)
         rho = np.where(good, rho, 0.0)
-        centre = q + rho[:, None] * n
-        touch = centre - sign * rho[:, None] * m
-        t = np.einsum("ij,ij->i", touch - a2, u)
-        good &= (t >= -tol) & (t <= L + tol)
-        cand.append(rho[good].min(initial=np.inf))
-    return float(min(cand))
+        # contact point: centre - sign rho m, its position along the segment
+        t = (np.einsum("qsk,sk->qs", q - a2[None], u) + rho * np.einsum("qk,sk->qs", n[:, 0, :], u)
+             - sign * rho * np.einsum("sk,sk->s", m, u)[None])
+        good &= (t >= -tol) & (t <= L[None] + tol)
+        best = np.minimum(best, np.where(good, rho, np.inf).min(axis=1))
+    return best
 
 
-def _widths(outline: Polygon, unfolded, rough: float = 0.0, max_queries: int = 600) -> list[float]:
+def _widths(outline: Polygon, unfolded, rough: float = 0.0, max_queries: int = 200) -> list[float]:
     """Width of every opaque feature (connected component of the shadow) that reaches into the cell.
 
     The width of a feature is the largest diameter of a disk inside it that is tangent to its
@@ -312,16 +314,20 @@ def _widths(outline: Polygon, unfolded, rough: float = 0.0, max_queries: int = 6
                 queries.append((k, np.array([m.x, m.y])))
     if len(queries) > max_queries:
         queries = [queries[k] for k in np.linspace(0, len(queries) - 1, max_queries).astype(int)]
+    ks = np.array([k for k, _ in queries])
+    qs = np.array([q for _, q in queries])
+    d = ub[ks] - ua[ks]
+    ns = np.column_stack([-d[:, 1], d[:, 0]]) / np.hypot(d[:, 0], d[:, 1])[:, None]
+    inward = shapely.contains_xy(unfolded, *(qs + 1e-7 * scale * ns).T)
+    ns[~inward] *= -1
     best: dict[int, float] = {}
-    for k, q in queries:
-        d = ub[k] - ua[k]
-        n = np.array([-d[1], d[0]]) / math.hypot(*d)
-        if not unfolded.contains(Point(q + 1e-7 * scale * n)):
-            n = -n
-        own = owner == owner[k]   # a disk inside a feature only meets that feature's outline
-        rho = _tangent_disk_radius(q, n, ua[own], ub[own], tol)
-        if np.isfinite(rho):
-            best[int(owner[k])] = max(best.get(int(owner[k]), 0.0), 2 * rho)
+    for f in np.unique(owner[ks]):
+        sel = owner[ks] == f
+        own = owner == f   # a disk inside a feature only meets that feature's outline
+        rho = _tangent_disk_radius(qs[sel], ns[sel], ua[own], ub[own], tol)
+        rho = rho[np.isfinite(rho)]
+        if len(rho):
+            best[int(f)] = 2 * float(rho.max())
     return list(best.values())
 
 

@@ -85,12 +85,15 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def write_report(result: RunResult, out_dir: str | Path) -> tuple[Path, str | None]:
-    """Write report.html (images rendered off screen); return its path and, if the 3D images could
-    not be rendered, the reason."""
+def write_report(result: RunResult, out_dir: str | Path, images: bool = False) -> tuple[Path, str | None]:
+    """Write report.html; with ``images`` also the pictures (three 3D views rendered off screen with
+    VTK, the histogram and the transparency map with matplotlib). Return its path and, if the 3D images
+    could not be rendered, the reason. Without ``images`` nothing heavier than the standard library is
+    imported: a plain run stays fast."""
     from .report import render_images, report_html  # noqa: PLC0415
 
-    images, note = render_images(result)
+    pictures, note = render_images(result) if images else ({}, None)
     path = Path(out_dir) / "report.html"
-    atomic_write(path, lambda p: p.write_text(report_html(result, images, note), encoding="utf-8"))
+    atomic_write(path, lambda p: p.write_text(report_html(result, pictures, note, figures=images),
+                                              encoding="utf-8"))
     return path, note

@@ -163,8 +163,9 @@ def _img(data: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
-def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None) -> str:
-    """The report page as a string."""
+def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None,
+                figures: bool = True) -> str:
+    """The report page as a string; ``figures`` adds the histogram and the transparency map."""
     rec = result.record
     rows = []
     for label, key, unit in HEADLINE:
@@ -188,9 +189,14 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
             figs.append(f"<figure>{_img(images[name], cap)}<figcaption>{cap}</figcaption></figure>")
     if note:
         figs.append(f"<p class=warn>3D images not rendered: {html.escape(note)}</p>")
-    figs.append(f"<figure>{_img(histogram_png(result), 'histogram')}<figcaption>Area-weighted histogram of "
-                "the normal current density</figcaption></figure>")
-    tmap = transparency_png(result)
+    if not figures:
+        figs.append("<p>No pictures in this report: run with <code>mb3d run CASE --images</code> for the 3D "
+                    "views, the current density histogram and the transparency map, or look at the run "
+                    "with <code>mb3d view OUT_DIR</code>.</p>")
+    else:
+        figs.append(f"<figure>{_img(histogram_png(result), 'histogram')}<figcaption>Area-weighted histogram "
+                    "of the normal current density</figcaption></figure>")
+    tmap = transparency_png(result) if figures else None
     if tmap:
         figs.append(f"<figure>{_img(tmap, 'transparency map')}<figcaption>Projected opaque parts (dark) and "
                     "open area (light)</figcaption></figure>")
