@@ -29,6 +29,8 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_unit_cell.py
 	$(BIN)/python bench/bench_trench_deep.py
+	$(BIN)/python bench/bench_unit_cell_wall.py
+	$(BIN)/python bench/bench_scaling.py
 
 images: $(STAMP)
 	$(BIN)/python docs/make_images.py

@@ -116,7 +116,12 @@ def mesh_geometry(geo: Geometry, size_m: float, interface_size_m: float,
         gmsh.model.mesh.generate(3)
     except Exception as exc:  # gmsh raises a bare Exception with its last error
         raise GeometryError(f"gmsh could not mesh the geometry: {exc}") from None
+    return read_mesh(geo)
 
+
+def read_mesh(geo: Geometry) -> MeshData:
+    """Hand the mesh of the open gmsh session over as arrays (vectorised: one gmsh call per entity and
+    element type, node tags mapped to indices by one lookup table)."""
     node_tags, coords, _ = gmsh.model.mesh.getNodes()
     index = np.full(int(node_tags.max()) + 1, -1, dtype=np.int64)
     index[node_tags.astype(np.int64)] = np.arange(len(node_tags))

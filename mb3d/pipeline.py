@@ -279,7 +279,7 @@ def solution_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: Primar
     asr_planar = t_planar / sol.sigma * M2_TO_CM2
     stats, per_facet = {}, {}
     for e in ELECTRODES:
-        j, w = normal_current_density(sol.basis, sol.phi, sol.sigma, facets[e][0], e)
+        j, w = normal_current_density(sol.mesh, sol.elem, sol.phi, sol.sigma, facets[e][0], e)
         stats[e] = weighted_stats(j * A_M2_TO_MA_CM2, w)
         per_facet[e] = (j * w).sum(axis=1) / w.sum(axis=1)
     frac = {e: sum(f.fraction for f in geo.features if f.electrode == e) for e in ELECTRODES}
@@ -340,7 +340,7 @@ def secondary_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: Secon
         rp[e] = kin[e].resistance(j_mean if e == "anode" else -j_mean)
         lengths[e] = gm.volume_m3["electrolyte"] / gm.interface_area_m2[e]
         wagner[e] = sol.sigma * rp[e] / lengths[e]
-        jf, wf = normal_current_density(sol.basis, sol.phi, sol.sigma, facets[e][0], e)
+        jf, wf = normal_current_density(sol.basis.mesh, sol.basis.elem, sol.phi, sol.sigma, facets[e][0], e)
         field[e] = weighted_stats(jf * A_M2_TO_MA_CM2, wf)
         kinetic[e] = weighted_stats(r.j_A_m2 * A_M2_TO_MA_CM2, r.dx_m2)
         # mesh Biot number: interface element size over the kinetic length sigma R_p
@@ -421,10 +421,9 @@ def output_fields(mesh: MeshData, sol: PrimarySolution, nodes: np.ndarray, facet
     for e, value in (("anode", sol.voltage_V), ("cathode", 0.0)):
         if e in mesh.region_names:
             pot[np.unique(mesh.tets[mesh.region_mask(e)])] = value
-    pot[nodes] = sol.phi[sol.basis.nodal_dofs[0]]
+    pot[nodes] = sol.nodal_values()
     cur = np.zeros((len(mesh.tets), 3))
-    grad = sol.basis.interpolate(sol.phi).grad.mean(axis=-1)  # (3, n_el)
-    cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * grad.T
+    cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * sol.cell_gradient()
     return Fields(pot, cur, *_interface_fields(facets, per_facet))
 
 

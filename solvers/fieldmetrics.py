@@ -19,14 +19,16 @@ from skfem import FacetBasis
 A_M2_TO_MA_CM2 = 0.1
 
 
-def normal_current_density(basis, phi: np.ndarray, sigma: float, facets: np.ndarray,
+def normal_current_density(mesh, elem, phi: np.ndarray, sigma: float, facets: np.ndarray,
                            electrode: str) -> tuple[np.ndarray, np.ndarray]:
     """Normal current density at the quadrature points of interface facets.
 
     Parameters
     ----------
-    basis : skfem.CellBasis
-        Basis of ``phi`` (electrolyte mesh).
+    mesh : skfem.MeshTet
+        Electrolyte mesh.
+    elem : skfem.Element
+        Element of ``phi``.
     phi : ndarray
         Potential, volts.
     sigma : float
@@ -43,7 +45,7 @@ def normal_current_density(basis, phi: np.ndarray, sigma: float, facets: np.ndar
     w : ndarray (n_facets, n_qp)
         Quadrature weights (areas), m^2.
     """
-    fb = FacetBasis(basis.mesh, basis.elem, facets=facets)
+    fb = FacetBasis(mesh, elem, facets=facets)
     g = fb.interpolate(phi).grad
     n = fb.normals
     jn = -sigma * np.einsum("i...,i...->...", g, n)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from skfem import Basis, ElementTetP1, ElementTetP2, MeshTet
 
-from .fem import SolveInfo, laplace, solve_spd
+from .fem import SolveInfo, dirichlet_system, init_edges, laplace, laplace_p1, p1_gradients, solve_spd
 
 ELEMENTS = {1: ElementTetP1, 2: ElementTetP2}
 
@@ -36,8 +36,13 @@ class PrimarySolution:
 
     Attributes
     ----------
-    basis : skfem.CellBasis
-        The basis ``phi`` lives in (electrolyte mesh).
+    mesh : MeshTet
+        Electrolyte mesh.
+    order : int
+        Element order.
+    basis : skfem.CellBasis or None
+        The basis ``phi`` lives in for P2; None for P1, which needs none (specialised kernel, the
+        degrees of freedom are the nodes).
     phi : ndarray
         Electrolyte potential at the degrees of freedom, volts.
     sigma : float
@@ -56,6 +61,8 @@ class PrimarySolution:
         ``assemble`` and ``solve`` seconds.
     """
 
+    mesh: MeshTet
+    order: int
     basis: object
     phi: np.ndarray
     sigma: float
@@ -66,6 +73,27 @@ class PrimarySolution:
     n_dofs: int
     solve_info: SolveInfo
     timing_s: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def elem(self):
+        """The skfem element of ``phi``."""
+        return ELEMENTS[self.order]()
+
+    def nodal_values(self) -> np.ndarray:
+        """``phi`` at the mesh nodes, V."""
+        return self.phi[: self.mesh.p.shape[1]] if self.basis is None else self.phi[self.basis.nodal_dofs[0]]
+
+    def cell_gradient(self) -> np.ndarray:
+        """Mean gradient of ``phi`` over every element (n_el, 3), V/m."""
+        return cell_gradient(self.mesh, self.basis, self.phi)
+
+
+def cell_gradient(mesh: MeshTet, basis, phi: np.ndarray) -> np.ndarray:
+    """Mean gradient over every element (n_el, 3) of a P1 (``basis`` None) or basis function."""
+    if basis is None:
+        grads, _ = p1_gradients(mesh)
+        return np.einsum("eid,ei->ed", grads, phi[mesh.t.T])
+    return np.asarray(basis.interpolate(phi).grad.mean(axis=-1)).T
 
 
 def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
@@ -101,31 +129,42 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
     if order not in ELEMENTS:
         raise ValueError(f"element order must be 1 or 2, got {order}")
     t0 = time.perf_counter()
-    basis = Basis(mesh, ELEMENTS[order]())
-    K = laplace.assemble(basis, sigma=float(sigma_S_m))
-    da = basis.get_dofs(facets=anode_facets).all()
-    dc = basis.get_dofs(facets=cathode_facets).all()
+    if order == 1:   # specialised kernel; the degrees of freedom are the nodes
+        basis = None
+        K = laplace_p1(mesh, float(sigma_S_m))
+        n_dofs = mesh.p.shape[1]
+
+        def dofs_of(facets: np.ndarray) -> np.ndarray:
+            return np.unique(mesh.facets[:, facets])
+    else:
+        init_edges(mesh)
+        basis = Basis(mesh, ELEMENTS[order]())
+        K = laplace.assemble(basis, sigma=float(sigma_S_m))
+        n_dofs = basis.N
+
+        def dofs_of(facets: np.ndarray) -> np.ndarray:
+            return basis.get_dofs(facets=facets).all()
+    da = dofs_of(anode_facets)
+    dc = dofs_of(cathode_facets)
     if len(np.intersect1d(da, dc)):
         raise ValueError("the anode and cathode interfaces touch: no electrolyte between them")
-    x = np.zeros(basis.N)
+    x = np.zeros(n_dofs)
     x[da] = voltage_V
-    fixed = np.zeros(basis.N, dtype=bool)
+    fixed = np.zeros(n_dofs, dtype=bool)
     fixed[da] = fixed[dc] = True
-    free = np.flatnonzero(~fixed)
     K = K.tocsr()
-    Kff = K[free][:, free]
-    b = -(K[free] @ x)
+    A, b = dirichlet_system(K, x, fixed)
     t1 = time.perf_counter()
-    xf, info = solve_spd(Kff, b, method=method, rtol=rtol)
-    x[free] = xf
+    x, info = solve_spd(A, b, method=method, rtol=rtol)
+    x[fixed] = np.where(np.isin(np.flatnonzero(fixed), da), voltage_V, 0.0)   # exact, not to rtol
     t2 = time.perf_counter()
     r = K @ x
     group_current = {}
     for name, (electrode, facets) in (groups or {}).items():
-        dofs = basis.get_dofs(facets=facets).all()
+        dofs = dofs_of(facets)
         sign = -1.0 if electrode == "cathode" else 1.0
         group_current[name] = float(sign * r[dofs].sum())
-    return PrimarySolution(basis=basis, phi=x, sigma=float(sigma_S_m), voltage_V=float(voltage_V),
+    return PrimarySolution(mesh=mesh, order=order, basis=basis, phi=x, sigma=float(sigma_S_m), voltage_V=float(voltage_V),
                            current_A=float(-r[dc].sum()), anode_current_A=float(r[da].sum()),
-                           group_current_A=group_current, n_dofs=int(basis.N), solve_info=info,
+                           group_current_A=group_current, n_dofs=int(n_dofs), solve_info=info,
                            timing_s={"assemble": t1 - t0, "solve": t2 - t1})

@@ -58,7 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 from skfem import Basis, FacetBasis, MeshTet
 
-from .fem import SolveInfo, SolverError, laplace, spd_solver
+from .fem import SolveInfo, SolverError, init_edges, laplace, spd_solver
 from .kinetics import Kinetics
 from .primary import ELEMENTS
 
@@ -278,6 +278,8 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
         raise ValueError(f"element order must be 1 or 2, got {order}")
     t0 = time.perf_counter()
     elem = ELEMENTS[order]()
+    if order == 2:
+        init_edges(mesh)
     be = Basis(mesh, elem)
     Ke = laplace.assemble(be, sigma=float(sigma_S_m)).tocsr()
     Ne = be.N
@@ -296,6 +298,8 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
             sizes[name] = 1
             collectors[name] = np.array([0])
         else:
+            if order == 2:
+                init_edges(el.mesh)
             bs = Basis(el.mesh, elem)
             bases[name] = bs
             Ks[name] = laplace.assemble(bs, sigma=float(el.sigma_S_m)).tocsr()
