@@ -146,6 +146,10 @@ def cmd_doe(args: argparse.Namespace) -> int:
     out.print(f"{study.name}: {counts['total']} cases ({counts['skipped']} already done, {counts['ok']} ok, "
               f"{counts['failed']} failed now; {study.dropped} dropped by constraints) -> "
               f"{out_dir}/results.sqlite, summary.html")
+    ran = counts["ok"] + counts["failed"]
+    if ran:
+        out.print(f"mesh cache: {counts['mesh_cache_hits']} of {ran} cases reused a mesh "
+                  f"({counts['mesh_cache_hits'] / ran:.0%})")
     for r in rows:
         if r["status"] != "ok":
             out.print(f"[red]failed[/] case {r['index']}: {escape(str(r['error']))}")

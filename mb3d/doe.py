@@ -406,6 +406,26 @@ def run_point(point: Point, out_dir: str, timeout: float | None = None) -> dict[
             signal.signal(signal.SIGALRM, old)
 
 
+def run_points(points: list[Point], out_dir: str, timeout: float | None = None) -> list[dict[str, Any]]:
+    """Run several points one after the other in this worker: points that share a geometry and mesh
+    (the same :meth:`mb3d.case.Case.mesh_key`) reuse the mesh from the worker's cache."""
+    return [run_point(p, out_dir, timeout) for p in points]
+
+
+def mesh_groups(points: list[Point], workers: int) -> list[list[Point]]:
+    """Tasks for a process pool: points grouped by mesh key (so that one worker meshes a geometry
+    once and reuses it), groups split into chunks small enough to keep every worker busy."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        try:
+            key = load_case(p.raw).mesh_key() if p.error is None else p.case_hash
+        except Exception:  # noqa: BLE001  (the worker reports the error as a row)
+            key = p.case_hash
+        groups.setdefault(key, []).append(p)
+    chunk = max(1, math.ceil(len(points) / (2 * max(1, workers))))
+    return [g[k:k + chunk] for g in groups.values() for k in range(0, len(g), chunk)]
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C
 
@@ -439,7 +459,8 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
     store = Store(out / "results.sqlite")
     finished = store.done()
     todo = [p for p in study.points if p.case_hash not in finished]
-    counts = {"total": len(study.points), "skipped": len(study.points) - len(todo), "ok": 0, "failed": 0}
+    counts = {"total": len(study.points), "skipped": len(study.points) - len(todo), "ok": 0, "failed": 0,
+              "mesh_cache_hits": 0}
     seen: set[str] = set()
     unique = []
     for p in todo:              # two points with the same case hash are one case
@@ -453,6 +474,7 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
         store.add(row)
         done += 1
         counts["ok" if row["status"] == "ok" else "failed"] += 1
+        counts["mesh_cache_hits"] += bool(row.get("results", {}).get("mesh.from_cache"))
         if on_row:
             on_row(row, done, counts["total"])
 
@@ -470,12 +492,13 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
             # can deadlock inside the mesher
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint) as pool:
-                pending = {pool.submit(run_point, p, str(out), case_timeout) for p in unique}
+                pending = {pool.submit(run_points, g, str(out), case_timeout) for g in mesh_groups(unique, n)}
                 try:
                     while pending:
                         fin, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for fut in fin:
-                            record(fut.result())
+                            for row in fut.result():
+                                record(row)
                 except KeyboardInterrupt:
                     for fut in pending:
                         fut.cancel()

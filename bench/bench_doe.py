@@ -1,0 +1,71 @@
+"""Benchmark: DoE throughput, 100 unit-cell cases on the machine's cores, and the mesh cache.
+
+What it measures
+----------------
+A full factorial on the demo pillar unit cell (``cases/interdigitated_pillars_square.yaml``, P2, the
+mesh that is within 0.1 % of the converged ASR): 5 pitches x 5 anode radii x 4 temperatures = 100 cases,
+run with :func:`mb3d.doe.run_study` in a process pool of ``--workers`` (default: all cores). The 25
+geometries are meshed once each: points that share a geometry go to the same worker, whose mesh cache
+serves the other temperatures. Printed: wall time, cases per minute, the mesh cache hit rate (75 % at
+best), the target of issue 9 (100 cases in under 5 minutes) and whether it holds, and the ASR of the
+reference point (pitch 40, radius 10, 25 degC) against the converged 681.1 ohm cm2.
+
+How to run
+----------
+``python bench/bench_doe.py [--workers N]`` (part of ``make bench``). Writes only to a temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+REFERENCE_ASR = 681.1
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    from mb3d import doe  # noqa: PLC0415
+
+    study = {
+        "name": "bench-doe",
+        "base": str(ROOT / "cases" / "interdigitated_pillars_square.yaml"),
+        "factors": {"geometry.pitch": {"levels": [36, 38, 40, 42, 44]},
+                    "geometry.anode_radius": {"levels": [8, 9, 10, 11, 12]},
+                    "physics.temperature": {"levels": ["25 degC", "40 degC", "60 degC", "80 degC"]}},
+        "design": {"kind": "full_factorial"},
+        "responses": ["solution.asr_ohm_cm2", "geometry.area_gain.anode"],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "study.yaml"
+        path.write_text(yaml.safe_dump(study))
+        s = doe.load_study(path)
+        t0 = time.perf_counter()
+        counts = doe.run_study(s, Path(tmp) / "out", workers=args.workers)
+        wall = time.perf_counter() - t0
+        rows = doe.table(Path(tmp) / "out", study["responses"])
+    ran = counts["ok"] + counts["failed"]
+    ref = [r for r in rows if r.get("geometry.pitch") == 40 and r.get("geometry.anode_radius") == 10
+           and str(r.get("physics.temperature")).startswith("25")]
+    print("| cases | workers | ok | failed | wall (s) | cases per minute | mesh cache hits | target | holds |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print(f"| {ran} | {args.workers} | {counts['ok']} | {counts['failed']} | {wall:.1f} | {ran / wall * 60:.1f} | "
+          f"{counts['mesh_cache_hits']} ({counts['mesh_cache_hits'] / max(ran, 1):.0%}) | 100 cases < 300 s | "
+          f"{ran >= 100 and wall < 300 and counts['failed'] == 0} |")
+    if ref:
+        asr = ref[0]["solution.asr_ohm_cm2"]
+        print(f"\nreference point (pitch 40, radius 10, 25 degC): ASR {asr:.2f} ohm cm2, "
+              f"{asr / REFERENCE_ASR - 1:+.2%} from the converged {REFERENCE_ASR}")
+
+
+if __name__ == "__main__":
+    main()
