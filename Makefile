@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_trench_deep.py
 	$(BIN)/python bench/bench_unit_cell_wall.py
 	$(BIN)/python bench/bench_scaling.py
+	$(BIN)/python bench/bench_doe.py
+	$(BIN)/pip install -q -e .[bench] && $(BIN)/python bench/bench_ngsolve.py
 
 images: $(STAMP)
 	$(BIN)/python docs/make_images.py

@@ -46,7 +46,7 @@ def test_full_factorial_locally_and_on_a_local_dask_cluster(tmp_path):
     study = doe.load_study(study_file(tmp_path))
     assert len(study.points) == 9
     local = doe.run_study(study, tmp_path / "local", workers=2)
-    assert local == {"total": 9, "skipped": 0, "ok": 9, "failed": 0}
+    assert local == {"total": 9, "skipped": 0, "ok": 9, "failed": 0, "mesh_cache_hits": 0}   # 9 geometries
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         dask = doe.run_study(study, tmp_path / "dask", scheduler=cluster.scheduler_address)
@@ -68,7 +68,7 @@ def test_one_impossible_point_is_one_failure(tmp_path):
     p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [19, 40]}})   # exactly one impossible
     counts = doe.run_study(doe.load_study(p), tmp_path / "out2", workers=1)
     rows = doe.table(tmp_path / "out2")
-    assert counts == {"total": 2, "skipped": 0, "ok": 1, "failed": 1}
+    assert counts == {"total": 2, "skipped": 0, "ok": 1, "failed": 1, "mesh_cache_hits": 0}
     assert [r["status"] for r in rows] == ["failed", "ok"]
     assert rows[0]["error"].startswith("geometry.anode_radius = 10: anode and cathode pillars overlap or touch")
 
@@ -188,6 +188,19 @@ def test_mesh_cache_reuses_geometry_and_mesh():
     assert a.mesh is b.mesh
     c = run_case(load_case(dict(BASE, mesh={"size": 4.0, "interface_size": 2.0, "order": 1})))
     assert c.record["mesh"]["from_cache"] is False
+
+
+def test_points_sharing_a_mesh_go_to_one_worker(tmp_path):
+    """2 geometries x 3 voltages on 2 workers: each geometry's points are split into chunks of 2 and 1
+    (every worker busy), so each geometry is meshed twice and reused once: 2 cache hits of 6."""
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [40, 45]},
+                                      "physics.voltage": {"levels": ["0.1 V", "0.2 V", "0.3 V"]}})
+    study = doe.load_study(p)
+    groups = doe.mesh_groups(list(study.points), workers=2)
+    assert sorted(len(g) for g in groups) == [1, 1, 2, 2]
+    assert all(len({q.factors["geometry.pitch"] for q in g}) == 1 for g in groups)
+    counts = doe.run_study(study, tmp_path / "out", workers=2)
+    assert counts["ok"] == 6 and counts["mesh_cache_hits"] == 2
 
 
 def test_sobol_indices_and_pareto_on_known_functions():
