@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml
+	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml --images
 
 test: $(STAMP)
 	@bash .ci/sysdeps.sh browser
