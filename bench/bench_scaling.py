@@ -33,7 +33,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -137,18 +136,6 @@ def run_child(size: float, refine: int) -> dict:
     raise SystemExit(f"child {size}/{refine} failed:\n{r.stderr[-3000:]}")
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -193,7 +180,9 @@ def main() -> None:
     errors = ", ".join(f"{r['error']:+.1e}" for r in rows)
     print(f"| accuracy kept (current vs closed form) | {errors} | "
           f"{all(abs(r['error']) < 5e-3 for r in rows)} |")
-    print(f"\nmachine: {machine()}; medians of {args.repeat} run(s)")
+    from bench_unit_cell import machine  # noqa: PLC0415  (same folder: the script's sys.path[0])
+
+    print(f"\n{machine()}; medians of {args.repeat} run(s)")
 
 
 if __name__ == "__main__":

@@ -134,19 +134,27 @@ def submesh(points: np.ndarray, tets: np.ndarray, mask: np.ndarray) -> tuple[Mes
     return mesh, nodes
 
 
+def _entities(mesh: MeshTet, index_sets) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-entities (edges or facets) of the elements, numbered in the lexicographic order of their
+    sorted node lists (scikit-fem's order), and the element -> entity map, from one 1D sort of the
+    node lists packed into int64 keys."""
+    n = mesh.p.shape[1]
+    t = mesh.t
+    ent = np.hstack([t[list(ix)] for ix in index_sets]).astype(np.int64)
+    ent.sort(axis=0)
+    keys = ent[0]
+    for row in ent[1:]:
+        keys = keys * n + row
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return (np.ascontiguousarray(ent[:, first].astype(t.dtype)),
+            inverse.reshape(len(index_sets), t.shape[1]).astype(np.int64))
+
+
 def init_edges(mesh: MeshTet) -> None:
     """Build the edge topology (``mesh.edges``, ``mesh.t2e``) the way :func:`init_facets` builds the
-    facets: identical to scikit-fem's result, from one 1D sort of packed keys (P2 bases and uniform
-    refinement need it)."""
-    n = mesh.p.shape[1]
-    if n >= 2 ** 31 or hasattr(mesh, "_edges"):
-        return
-    t = mesh.t
-    edges = np.hstack([t[list(ix)] for ix in mesh.elem.refdom.edges]).astype(np.int64)
-    edges.sort(axis=0)
-    _, first, inverse = np.unique(edges[0] * n + edges[1], return_index=True, return_inverse=True)
-    mesh._edges = np.ascontiguousarray(edges[:, first].astype(t.dtype))
-    mesh._t2e = inverse.reshape(len(mesh.elem.refdom.edges), t.shape[1]).astype(np.int64)
+    facets (P2 bases and uniform refinement need it)."""
+    if mesh.p.shape[1] < 2 ** 31 and not hasattr(mesh, "_edges"):
+        mesh._edges, mesh._t2e = _entities(mesh, mesh.elem.refdom.edges)
 
 
 def init_facets(mesh: MeshTet) -> None:
@@ -155,16 +163,8 @@ def init_facets(mesh: MeshTet) -> None:
     several times slower on big meshes. The result is identical (facets in the same lexicographic
     order), so every scikit-fem routine that uses the topology works unchanged. Meshes with 2^21 or
     more nodes (keys would overflow) keep scikit-fem's own construction."""
-    n = mesh.p.shape[1]
-    if n >= 2 ** 21 or hasattr(mesh, "_facets"):
-        return
-    t = mesh.t
-    faces = np.hstack([t[list(ix)] for ix in mesh.elem.refdom.facets]).astype(np.int64)
-    faces.sort(axis=0)
-    keys = (faces[0] * n + faces[1]) * n + faces[2]
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    mesh._facets = np.ascontiguousarray(faces[:, first].astype(t.dtype))
-    mesh._t2f = inverse.reshape(len(mesh.elem.refdom.facets), t.shape[1]).astype(np.int64)
+    if mesh.p.shape[1] < 2 ** 21 and not hasattr(mesh, "_facets"):
+        mesh._facets, mesh._t2f = _entities(mesh, mesh.elem.refdom.facets)
 
 
 def _keys(tri: np.ndarray, n: int) -> np.ndarray:
