@@ -332,7 +332,7 @@ def secondary_record(case: Case, geo: Geometry, gm: GeometricMetrics, sol: Secon
     j_fp = I / fp                                   # A/m2 of footprint
     loss = sol.ocv_V - sol.cell_voltage_V
     asr = loss / j_fp * M2_TO_CM2
-    kin = kinetics(case, geo)
+    kin = {e: sol.electrodes[e].kinetics for e in ELECTRODES}
     stats, field, kinetic, per_facet, wagner, rp, lengths, choice = {}, {}, {}, {}, {}, {}, {}, {}
     for e in ELECTRODES:
         r = sol.electrodes[e]
@@ -442,8 +442,7 @@ def secondary_fields(case: Case, mesh: MeshData, sol: SecondarySolution, nodes: 
         if r.basis is None:
             pot[np.unique(mesh.tets[mask])] = r.collector_potential_V
         else:
-            _, snodes = submesh(mesh.points_m, mesh.tets, mask)
-            pot[snodes] = r.phi_s[r.basis.nodal_dofs[0]]
+            pot[r.nodes] = r.phi_s[r.basis.nodal_dofs[0]]
             g = r.basis.interpolate(r.phi_s).grad.mean(axis=-1)
             cur[np.flatnonzero(mask)] = -case.materials[e]["electronic_conductivity"] * g.T
     pot[nodes] = sol.phi[sol.basis.nodal_dofs[0]]

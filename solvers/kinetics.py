@@ -86,15 +86,15 @@ class Kinetics:
         ec = np.exp(np.minimum(-self.alpha_c * f * eta, _EXP_CAP))
         return self.i0_A_m2 * (ea - ec), self.i0_A_m2 * f * (self.alpha_a * ea + self.alpha_c * ec)
 
-    def _solve(self, rhs: np.ndarray, r: float, fun) -> np.ndarray:
-        """Solve eta + r fun(eta) = rhs (fun increasing, fun(0) = 0) for eta, point by point."""
+    def _solve(self, rhs: np.ndarray, r: float) -> np.ndarray:
+        """Solve eta + r i(eta) = rhs for eta, point by point (i increasing, i(0) = 0)."""
         rhs = np.asarray(rhs, dtype=float)
         lo, hi = np.minimum(rhs, 0.0), np.maximum(rhs, 0.0)
-        g0 = fun(np.zeros(1))[1][0]
+        g0 = self.law(np.zeros(1))[1][0]
         eta = rhs / (1.0 + r * g0)
         scale = np.maximum(np.abs(rhs), 1e-12)
         for _ in range(200):
-            val, der = fun(eta)
+            val, der = self.law(eta)
             res = eta + r * val - rhs
             if np.all(np.abs(res) <= 1e-13 * scale):
                 return eta
@@ -120,7 +120,7 @@ class Kinetics:
         """
         r = self.film_resistance_ohm_m2
         delta = np.asarray(delta, dtype=float)
-        eta = delta if r == 0 else self._solve(delta, r, self.law)
+        eta = delta if r == 0 else self._solve(delta, r)
         i, d = self.law(eta)
         return i, d / (1.0 + r * d), eta
 
@@ -154,9 +154,4 @@ class Kinetics:
         return 1.0 / float(self.law(np.array([eta]))[1][0]) + self.film_resistance_ohm_m2
 
 
-def thermal_voltage(temperature_K: float) -> float:
-    """R T / F, volts."""
-    return GAS_CONSTANT * temperature_K / FARADAY
-
-
-__all__ = ["FARADAY", "GAS_CONSTANT", "Kinetics", "thermal_voltage"]
+__all__ = ["FARADAY", "GAS_CONSTANT", "Kinetics"]

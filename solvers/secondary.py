@@ -58,7 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 from skfem import Basis, FacetBasis, MeshTet
 
-from .fem import SolveInfo, SolverError, init_edges, laplace, spd_solver
+from .fem import SolveInfo, SolverError, init_edges, laplace, laplace_p1, spd_solver
 from .kinetics import Kinetics
 from .primary import ELEMENTS
 
@@ -125,6 +125,10 @@ class ElectrodeResult:
         Discharge current through the interface (out of the anode, into the cathode).
     ohmic_W, kinetic_W : float
         Dissipation in the electrode (and its collapsed film) and in its interface kinetics.
+    kinetics : Kinetics
+        The interface law used.
+    nodes : ndarray or None
+        Global node number of every node of the electrode mesh (electrode conduction).
     """
 
     basis: object
@@ -136,6 +140,8 @@ class ElectrodeResult:
     current_A: float
     ohmic_W: float
     kinetic_W: float
+    kinetics: Kinetics
+    nodes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,13 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     if order == 2:
         init_edges(mesh)
     be = Basis(mesh, elem)
-    Ke = laplace.assemble(be, sigma=float(sigma_S_m)).tocsr()
+    def stiffness(basis, sigma: float) -> sp.csr_matrix:
+        """sigma grad u . grad v (the specialised kernel for P1)."""
+        if order == 1:
+            return laplace_p1(basis.mesh, sigma)
+        return laplace.assemble(basis, sigma=sigma).tocsr()
+
+    Ke = stiffness(be, float(sigma_S_m))
     Ne = be.N
     names = ("anode", "cathode")
     electrodes = {"anode": anode, "cathode": cathode}
@@ -302,7 +314,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
                 init_edges(el.mesh)
             bs = Basis(el.mesh, elem)
             bases[name] = bs
-            Ks[name] = laplace.assemble(bs, sigma=float(el.sigma_S_m)).tocsr()
+            Ks[name] = stiffness(bs, float(el.sigma_S_m))
             Ts[name] = trace_map(be, nodes, bs, el.nodes, dofs_e)
             sizes[name] = bs.N
             collectors[name] = bs.get_dofs(facets=el.collector_facets).all()
@@ -325,44 +337,33 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     x = np.zeros(N)
     if not galvanostatic:
         x[cathode_set] = Ua + cell_voltage_V - Uc
-    area = {n: float(np.asarray(fbs[n].dx).sum()) for n in names}
-    Ps = {n: trace_operator(fbs[n]) for n in names}
-    shapes = {n: fbs[n].dx.shape for n in names}
     dxs = {n: np.asarray(fbs[n].dx) for n in names}
-    # P_s: the electrode side, the same points through the trace map (electrode dofs -> values)
-    Pss = {n: (Ps[n] @ Ts[n].T).tocsr() for n in names}
+    area = {n: float(dxs[n].sum()) for n in names}
+    # D_n: the driving force phi_s - phi_e - U (= psi_s - phi_e) at the quadrature points of interface n
+    # as one sparse operator on the whole unknown vector: -P on the electrolyte, P T^T on the electrode
+    # (P: basis values at the points, trace_operator; T: the trace map). The interface enters the
+    # residual as D^T (i dx) and the Jacobian as D^T diag(di/dDelta dx) D: the electrolyte, electrode
+    # and coupling blocks of the two-field problem in one product.
+    D, Pe = {}, {}
+    for n in names:
+        Pe[n] = P = trace_operator(fbs[n])
+        D[n] = sp.hstack([-P, sp.csr_matrix((P.shape[0], off[n] - Ne)), P @ Ts[n].T,
+                          sp.csr_matrix((P.shape[0], N - off[n] - sizes[n]))], format="csr")
     Kfull = sp.block_diag([Ke, Ks["anode"], Ks["cathode"]], format="csr")
     t1 = time.perf_counter()
 
     def interface(x: np.ndarray, laws: Mapping) -> tuple[np.ndarray, sp.csr_matrix, dict]:
-        """Residual, Jacobian and the interface state at ``x`` for the given kinetic laws."""
+        """Residual, Jacobian and the interface state (i, eta, electrolyte load) at ``x``."""
         R = Kfull @ x
-        rows, cols, vals = [], [], []
+        J = Kfull
         state = {}
-        pe = x[:Ne]
         for n in names:
-            T, P = Ts[n], Ps[n]
-            xs = x[off[n]:off[n] + sizes[n]]
-            delta = ((Pss[n] @ xs) - (P @ pe)).reshape(shapes[n])
-            i, di, eta = laws[n](delta)
-            b = P.T @ (i * dxs[n]).ravel()
-            G = (P.T @ sp.diags((di * dxs[n]).ravel()) @ P).tocsr()
-            R[:Ne] -= b
-            R[off[n]:off[n] + sizes[n]] += T @ b
-            TG = (T @ G).tocoo()
-            TGT = (T @ G @ T.T).tocoo()
-            Gc = G.tocoo()
-            for (r, c, v), (ro, co) in (((Gc.row, Gc.col, Gc.data), (0, 0)),
-                                        ((TG.row, TG.col, -TG.data), (off[n], 0)),
-                                        ((TG.col, TG.row, -TG.data), (0, off[n])),
-                                        ((TGT.row, TGT.col, TGT.data), (off[n], off[n]))):
-                rows.append(r + ro)
-                cols.append(c + co)
-                vals.append(v)
-            state[n] = (i, di, eta, delta, b)
-        J = Kfull + sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                  shape=(N, N))
-        return R, J, state
+            i, di, eta = laws[n]((D[n] @ x).reshape(dxs[n].shape))
+            R += D[n].T @ (i * dxs[n]).ravel()
+            J = J + D[n].T @ sp.diags((di * dxs[n]).ravel()) @ D[n]
+            # the current the interface puts into the electrolyte, per electrolyte degree of freedom
+            state[n] = (i, eta, Pe[n].T @ (i * dxs[n]).ravel())
+        return R, J.tocsr(), state
 
     last_info = SolveInfo("none", 0, 0, 0.0)
     amg = {"solver": None, "iterations": None}
@@ -414,7 +415,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
         R, J, _ = interface(x, linear_laws(glin))
         xl = x + newton_step(x, R, J, 1e-6)
         _, _, st = interface(xl, linear_laws(glin))
-        I_lin = float(np.sum(st["anode"][4]))
+        I_lin = float(np.sum(st["anode"][2]))
         r_lin = {n: 1.0 / (glin[n] * area[n]) for n in names}
         r_e = max(ocv - cell_voltage_V, 0.0) / I_lin - r_lin["anode"] - r_lin["cathode"] if I_lin > 0 else 0.0
         r_e = max(r_e, 0.0)
@@ -435,7 +436,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     it = 0
     while True:
         R, J, state = interface(x, laws)
-        scale = sum(float(np.linalg.norm(state[n][4])) for n in names)
+        scale = sum(float(np.linalg.norm(state[n][2])) for n in names)
         rel = reduced_norm(R) / scale if scale > 0 else float("inf")
         history.append(rel)
         if not np.isfinite(rel):
@@ -449,8 +450,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
                               "smaller current density or a finer interface mesh")
         # inexact Newton: the linear residual a hundredth of the nonlinear one, within [1e-12, 1e-3]
         dx = newton_step(x, R, J, min(1e-3, max(1e-12, 1e-2 * rel)))
-        deta = max(float(np.max(np.abs(Pss[n] @ dx[off[n]:off[n] + sizes[n]] - Ps[n] @ dx[:Ne])))
-                   for n in names)
+        deta = max(float(np.max(np.abs(D[n] @ dx))) for n in names)
         x = x + dx * min(1.0, cap / deta if deta > 0 else 1.0)
         it += 1
     t2 = time.perf_counter()
@@ -458,22 +458,20 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     # post-processing: currents, dissipation
     pe = x[:Ne]
     res = {}
-    current = -float(np.sum(np.asarray(state["cathode"][0]) * np.asarray(fbs["cathode"].dx)))
     for n in names:
-        i, _, eta, _, _ = state[n]
-        i = np.asarray(i)
-        dxq = np.asarray(fbs[n].dx)
+        i, eta, _ = state[n]
         sign = 1.0 if n == "anode" else -1.0
         xs = x[off[n]:off[n] + sizes[n]]
         vc = float(xs[collectors[n][0]])
         ohm = float((xs - vc) @ (Ks[n] @ (xs - vc)))
-        xs, vc = xs + electrodes[n].potential_V, vc + electrodes[n].potential_V
-        r = kin[n].film_resistance_ohm_m2
-        ohm += float(np.sum(r * i * i * dxq))
-        res[n] = ElectrodeResult(basis=bases[n], phi_s=xs.copy(), collector_potential_V=vc,
-                                 j_A_m2=sign * i, dx_m2=dxq, eta_V=np.asarray(eta),
-                                 current_A=float(sign * np.sum(i * dxq)), ohmic_W=ohm,
-                                 kinetic_W=float(np.sum(i * np.asarray(eta) * dxq)))
+        ohm += float(np.sum(kin[n].film_resistance_ohm_m2 * i * i * dxs[n]))
+        U = electrodes[n].potential_V
+        res[n] = ElectrodeResult(basis=bases[n], phi_s=xs + U, collector_potential_V=vc + U,
+                                 j_A_m2=sign * i, dx_m2=dxs[n], eta_V=eta,
+                                 current_A=float(sign * np.sum(i * dxs[n])), ohmic_W=ohm,
+                                 kinetic_W=float(np.sum(i * eta * dxs[n])), kinetics=kin[n],
+                                 nodes=electrodes[n].nodes)
+    current = res["cathode"].current_A
     m = float(pe.mean())
     p_e = float((pe - m) @ (Ke @ (pe - m)))
     V = res["cathode"].collector_potential_V - res["anode"].collector_potential_V
