@@ -258,3 +258,24 @@ def test_cli_secondary_run_writes_report(tmp_path):
     html = (tmp_path / "o" / "report.html").read_text()
     for key in ("solution.cell_voltage_V", "solution.overpotential_V.cathode_kinetic", "solution.wagner_number.anode"):
         assert f'data-key="{key}"' in html
+
+
+def test_coaxial_butler_volmer_in_the_tafel_regime():
+    """Butler-Volmer on the coaxial cell with a sulfide electrolyte at 2 mA/cm2 of footprint (Tafel
+    regime at the cathode): the
+    current density is uniform on each cylinder, so the loss is I R_e + (2RT/F)[asinh(j_a/2i0a) +
+    asinh(j_c/2i0c)] with j = I / A; Newton must iterate from its start and land on it."""
+    a, b, h = 10e-6, 20e-6, 5e-6
+    r = secondary({"inner_radius": 10, "outer_radius": 20, "height": 5}, "coaxial",
+                  mesh={"size": 1.0, "interface_size": 1.0, "order": 2}, current_density="2 mA/cm2",
+                  materials={"electrolyte": "Li7P3S11"})
+    s = r.record["solution"]
+    I = s["current_A"]
+    sigma = s["electrolyte_conductivity_S_cm"] * 100
+    r_e = math.log(b / a) / (2 * math.pi * sigma * h) * 4
+    j = {"anode": I / (2 * math.pi * a * h / 4), "cathode": I / (2 * math.pi * b * h / 4)}
+    loss = I * r_e + 2 * RT_F * sum(math.asinh(j[e] / (2 * I0[e])) for e in I0)
+    assert j["cathode"] / (2 * I0["cathode"]) > 5                    # Tafel regime
+    assert s["newton"]["iterations"] >= 1
+    assert OCV - s["cell_voltage_V"] == pytest.approx(loss, rel=5e-3)
+    assert s["overpotential_V"]["cathode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j["cathode"] / 2), rel=5e-3)
