@@ -8,6 +8,7 @@ multigrid (pyamg), checking convergence.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +31,25 @@ def laplace(u, v, w):
     return w.sigma * dot(grad(u), grad(v))
 
 
+def _p1_cofactors(p: np.ndarray, t: np.ndarray):
+    """Scaled gradients of the barycentric coordinates as component arrays, and the Jacobian
+    determinants: with edge vectors e_k = x_k - x_0 and det = e_1 . (e_2 x e_3), the gradient of
+    lambda_k is c_k / det with c_1 = e_2 x e_3, c_2 = e_3 x e_1, c_3 = e_1 x e_2 and c_0 = -(their
+    sum). ``c[k][d]`` is component d of c_k over all elements (contiguous arrays, no inverses)."""
+    e = [[p[d][t[k]] - p[d][t[0]] for d in range(3)] for k in (1, 2, 3)]
+
+    def cross(a, b):
+        return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+    c = [None, cross(e[1], e[2]), cross(e[2], e[0]), cross(e[0], e[1])]
+    c[0] = tuple(-(c[1][d] + c[2][d] + c[3][d]) for d in range(3))
+    det = e[0][0] * c[1][0] + e[0][1] * c[1][1] + e[0][2] * c[1][2]
+    return c, det
+
+
 def p1_gradients(mesh: MeshTet) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of the barycentric coordinates (the P1 basis functions) of every tetrahedron, and
-    the volumes.
-
-    With edge vectors e_k = x_k - x_0 and det = e_1 . (e_2 x e_3), grad lambda_1 = (e_2 x e_3) / det,
-    grad lambda_2 = (e_3 x e_1) / det, grad lambda_3 = (e_1 x e_2) / det and grad lambda_0 = -(their
-    sum): cross products, no matrix inverses.
+    the volumes (cross products of the edge vectors, no matrix inverses).
 
     Returns
     -------
@@ -45,29 +58,60 @@ def p1_gradients(mesh: MeshTet) -> tuple[np.ndarray, np.ndarray]:
     volumes : ndarray (n_el,)
         m^3.
     """
-    p, t = mesh.p, mesh.t
-    # e[k][d]: component d of the edge vector x_k - x_0, as flat arrays over the elements
-    e = [[p[d][t[k]] - p[d][t[0]] for d in range(3)] for k in (1, 2, 3)]
-
-    def cross(a, b):
-        return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
-
-    c = (cross(e[1], e[2]), cross(e[2], e[0]), cross(e[0], e[1]))
-    det = e[0][0] * c[0][0] + e[0][1] * c[0][1] + e[0][2] * c[0][2]
+    c, det = _p1_cofactors(mesh.p, mesh.t)
     inv = 1.0 / det
     grads = np.empty((len(det), 4, 3))
-    for k in range(3):
+    for k in range(4):
         for d in range(3):
-            grads[:, k + 1, d] = c[k][d] * inv
-    grads[:, 0] = -(grads[:, 1] + grads[:, 2] + grads[:, 3])
+            grads[:, k, d] = c[k][d] * inv
     return grads, np.abs(det) / 6.0
+
+
+def assemble_symmetric(t: np.ndarray, local: np.ndarray, n: int) -> sp.csr_matrix:
+    """Sum symmetric element matrices into a CSR matrix without a comparison sort.
+
+    ``sp.csr_matrix((data, (rows, cols)))`` sorts the column indices of every row (std::sort over
+    ~100 entries a row for P1 tetrahedra) before summing duplicates; that sort dominates P1
+    assembly. Here two linear counting sorts do the work: COO -> CSR groups the entries by row
+    (duplicates kept, in element order), CSR -> CSC regroups them by column with the row indices
+    in ascending order, and since the matrix is symmetric that CSC matrix *is* the CSR matrix with
+    sorted indices, so summing the (now adjacent) duplicates is one linear pass.
+
+    Parameters
+    ----------
+    t : ndarray (k, n_el)
+        Degrees of freedom of every element.
+    local : ndarray (k, k, n_el)
+        Element matrices, ``local[i, j, e]`` couples ``t[i, e]`` and ``t[j, e]``; symmetric in i, j.
+    n : int
+        Number of degrees of freedom.
+    """
+    k, n_el = t.shape
+    idx = t.astype(np.int32 if n < 2 ** 31 else np.int64)
+    rows = np.broadcast_to(idx[:, None, :], (k, k, n_el)).ravel()
+    cols = np.broadcast_to(idx[None, :, :], (k, k, n_el)).ravel()
+    coo = sp.coo_matrix((local.ravel(), (rows, cols)), shape=(n, n))
+    coo.has_canonical_format = True    # skip the sorting sum_duplicates of tocsr: the duplicates are
+    by_row = coo.tocsr()               # summed below, after the linear re-sort (scipy would also be
+    by_col = by_row.tocsc()            # correct without this flag, only slower)
+    K = sp.csr_matrix((by_col.data, by_col.indices, by_col.indptr), shape=(n, n))
+    K.has_sorted_indices = True
+    K.sum_duplicates()
+    return K
 
 
 def laplace_p1(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
     """Stiffness matrix of ``sigma grad u . grad v`` with P1 elements, assembled with a specialised
-    vectorised kernel (the gradients are constant per element, so no quadrature and no basis
-    object): the same matrix as ``laplace.assemble(Basis(mesh, ElementTetP1()), sigma=sigma)`` at a
-    fraction of its time and memory.
+    vectorised kernel: the gradients are constant per element, so the element matrix is
+    ``sigma |det| / 6 * c_i . c_j / det^2`` (see :func:`_p1_cofactors`), ten distinct products per
+    element, no quadrature and no basis object, summed by :func:`assemble_symmetric`. The same
+    matrix as ``laplace.assemble(Basis(mesh, ElementTetP1()), sigma=sigma)`` at a fraction of its
+    time and memory.
+
+    Large meshes are assembled in chunks of :data:`CHUNK` elements on :func:`threads` threads (numpy
+    and scipy's sparse kernels release the GIL) and the partial matrices summed pairwise; the
+    chunks also keep the temporary arrays small. The sum is the same up to round-off in the order
+    of summation.
 
     Parameters
     ----------
@@ -75,14 +119,58 @@ def laplace_p1(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
     sigma : float or ndarray (n_el,)
         Conductivity, S/m (per element for piecewise-constant coefficients).
     """
-    grads, vol = p1_gradients(mesh)
-    w = vol * sigma
-    local = np.einsum("eid,ejd->eij", grads, grads) * w[:, None, None]
-    t = mesh.t.T.astype(np.int32 if mesh.p.shape[1] < 2 ** 31 else np.int64)
-    rows = np.broadcast_to(t[:, :, None], local.shape).ravel()
-    cols = np.broadcast_to(t[:, None, :], local.shape).ravel()
-    n = mesh.p.shape[1]
-    return sp.csr_matrix((local.ravel(), (rows, cols)), shape=(n, n))
+    p, t = mesh.p, mesh.t
+    n, n_el = p.shape[1], t.shape[1]
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_el,))
+
+    def chunk(lo: int, hi: int) -> sp.csr_matrix:
+        c, det = _p1_cofactors(p, t[:, lo:hi])
+        w = sigma[lo:hi] / (6.0 * np.abs(det))
+        local = np.empty((4, 4, hi - lo))
+        for i in range(4):
+            for j in range(i, 4):
+                local[i, j] = (c[i][0] * c[j][0] + c[i][1] * c[j][1] + c[i][2] * c[j][2]) * w
+                if j != i:
+                    local[j, i] = local[i, j]
+        return assemble_symmetric(t[:, lo:hi], local, n)
+
+    bounds = np.linspace(0, n_el, -(-n_el // CHUNK) + 1).astype(int) if n_el else np.array([0, 0])
+    parts = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return parallel_sum(chunk, parts)
+
+
+#: Elements per assembly chunk: large enough that the per-chunk overhead is negligible, small
+#: enough that a chunk's temporary arrays (about 300 bytes an element) stay in the low hundreds of MB.
+CHUNK = 500_000
+
+
+def threads() -> int:
+    """Threads for chunked work: the cores this process may use (``MB3D_THREADS`` overrides)."""
+    env = os.environ.get("MB3D_THREADS", "")
+    if env.strip():
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:   # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parallel_sum(func, args: list) -> sp.csr_matrix:
+    """``sum(func(*a) for a in args)`` with the calls and the pairwise sums on :func:`threads`
+    threads (serial for a single call or a single thread)."""
+    if len(args) == 1 or threads() == 1:
+        total = func(*args[0])
+        for a in args[1:]:
+            total = total + func(*a)
+        return total
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(min(threads(), len(args))) as pool:
+        mats = list(pool.map(lambda a: func(*a), args))
+        while len(mats) > 1:
+            pairs = [mats[i:i + 2] for i in range(0, len(mats), 2)]
+            mats = list(pool.map(lambda ab: ab[0] + ab[1] if len(ab) == 2 else ab[0], pairs))
+    return mats[0]
 
 
 def dirichlet_system(K: sp.csr_matrix, x: np.ndarray, fixed: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:

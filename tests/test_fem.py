@@ -26,6 +26,28 @@ def test_p1_kernel_equals_scikit_fem_assembly():
     K = laplace_p1(m, sigma)
     assert abs(K - ref).max() <= 1e-12 * abs(ref).max()
     assert abs(K - K.T).max() <= 1e-14 * abs(K).max()       # symmetric up to the summation order
+    # canonical CSR (what the two counting sorts promise): ascending, unique columns in every row,
+    # the same pattern as scipy's own COO -> CSR conversion
+    starts = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+    step = np.diff(K.indices)[np.diff(starts) == 0]
+    assert (step > 0).all()
+    ref = ref.tocsr()
+    ref.sort_indices()
+    assert np.array_equal(K.indptr, ref.indptr) and np.array_equal(K.indices, ref.indices)
+
+
+def test_chunked_threaded_assembly_equals_one_chunk(monkeypatch):
+    import solvers.fem as fem
+
+    m = shuffled_mesh()
+    sigma = np.random.default_rng(2).uniform(1e-4, 1.0, m.t.shape[1])
+    whole = laplace_p1(m, sigma)
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("MB3D_THREADS", threads)
+        monkeypatch.setattr(fem, "CHUNK", 97)          # 3072 elements -> 32 uneven chunks
+        K = laplace_p1(m, sigma)
+        assert K.has_sorted_indices and np.array_equal(K.indptr, whole.indptr)
+        assert abs(K - whole).max() <= 1e-14 * abs(whole).max()
 
 
 def test_fast_topology_is_identical_to_scikit_fem():
