@@ -71,9 +71,12 @@ def classify(mesh):
 
 
 def refine_snapped(mesh):
-    """Uniform refinement with the new wall nodes projected onto the cylinders."""
+    """Uniform refinement with the new wall nodes projected onto the cylinders, renumbered along the
+    same space-filling curve as a mesh handed over by gmsh (so it stands in for a gmsh mesh of that
+    size)."""
     import numpy as np  # noqa: PLC0415
 
+    from geom3d.meshing import spatial_order  # noqa: PLC0415
     from solvers.fem import init_edges, init_facets  # noqa: PLC0415
 
     init_edges(mesh)
@@ -86,7 +89,10 @@ def refine_snapped(mesh):
         r = np.hypot(p[0, nodes], p[1, nodes])
         p[0, nodes] *= radius / r
         p[1, nodes] *= radius / r
-    out = type(fine)(p, fine.t)
+    perm = spatial_order(p.T)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    out = type(fine)(np.ascontiguousarray(p[:, perm]), inv[fine.t])
     init_facets(out)
     return out
 

@@ -73,3 +73,25 @@ def test_triangular_array_sublattices():
         for e2, x2, y2, _ in sites:
             if abs(np.hypot(x2 - x, y2 - y) - p.pitch) < 1e-9:
                 assert e2 == "anode"
+
+
+def test_spatial_order_is_the_morton_curve():
+    from geom3d.meshing import spatial_order
+
+    ijk = np.array([(i, j, k) for i in range(8) for j in range(8) for k in range(8)])
+
+    def interleave(i, j, k):       # bit b of x, y, z -> bits 3b, 3b + 1, 3b + 2
+        return sum(((i >> b) & 1) << 3 * b | ((j >> b) & 1) << 3 * b + 1 | ((k >> b) & 1) << 3 * b + 2
+                   for b in range(3))
+
+    shuffle = np.random.default_rng(0).permutation(len(ijk))
+    pts = ijk[shuffle] * 0.5e-6 + 3e-6                    # metres, off the origin
+    order = spatial_order(pts)
+    keys = [interleave(*ijk[shuffle][o]) for o in order]
+    assert keys == list(range(len(ijk)))
+    # a gmsh mesh is handed over in that order: neighbouring numbers are near in space
+    _, _, mesh = build()
+    step = np.linalg.norm(np.diff(mesh.points_m, axis=0), axis=1).mean()
+    shuffled = np.linalg.norm(np.diff(mesh.points_m[np.random.default_rng(1).permutation(len(mesh.points_m))],
+                                      axis=0), axis=1).mean()
+    assert step < 0.25 * shuffled
