@@ -45,8 +45,8 @@ MARKER = "BENCH_RESULT "
 A_UM, B_UM, H_UM = 10.0, 20.0, 20.0
 SIGMA = 2.3e-4      # LiPON, S/m
 VOLT = 0.1
-#: (gmsh size in um, refinements): about 50 k, 250 k, 1 M and 2 M unknowns
-SIZES = ((0.42, 0), (0.245, 0), (0.31, 1), (0.245, 1))
+#: (gmsh size in um, refinements): about 50 k, 220 k, 1 M and 2 M unknowns
+SIZES = ((0.41, 0), (0.245, 0), (0.295, 1), (0.23, 1))
 
 
 def exact_current() -> float:

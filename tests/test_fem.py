@@ -1,5 +1,6 @@
 """The fast plumbing against scikit-fem's own routines: same matrices, same topology, same solutions."""
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from skfem import Basis, ElementTetP1, MeshTet
 
@@ -58,6 +59,26 @@ def test_fast_topology_is_identical_to_scikit_fem():
     assert np.array_equal(fast.facets, ref.facets) and np.array_equal(fast.t2f, ref.t2f)
     assert np.array_equal(fast.edges, ref.edges) and np.array_equal(fast.t2e, ref.t2e)
     assert np.array_equal(fast.f2t, ref.f2t)
+
+
+def test_topology_and_facet_lookup_when_keys_would_overflow(monkeypatch):
+    """Meshes too big for packed int64 keys (2^21 nodes for triangles) take the rank-compressed
+    path; a tiny key limit forces it here."""
+    import solvers.fem as fem
+
+    ref = shuffled_mesh()
+    n = ref.p.shape[1]
+    monkeypatch.setattr(fem, "KEY_LIMIT", n ** 2 + n)        # pairs fit, triangles do not
+    fast = MeshTet(ref.p.copy(), ref.t.copy())
+    init_facets(fast)
+    init_edges(fast)
+    assert np.array_equal(fast.facets, ref.facets) and np.array_equal(fast.t2f, ref.t2f)
+    assert np.array_equal(fast.edges, ref.edges) and np.array_equal(fast.t2e, ref.t2e)
+    pick = np.random.default_rng(3).choice(ref.facets.shape[1], 50, replace=False)
+    tris = ref.facets[:, pick].T[:, ::-1]                     # any node order
+    assert np.array_equal(fem.find_facets(fast, tris), pick)
+    with pytest.raises(ValueError, match="not facets"):
+        fem.find_facets(fast, np.array([[0, 1, n - 1]]))
 
 
 def test_dirichlet_elimination_matches_slicing():
