@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from skfem import BilinearForm, MeshTet
+from skfem import BilinearForm, CellBasis, MeshTet
 from skfem.helpers import dot, grad
 
 #: Systems with at most this many unknowns are solved directly when ``method="auto"``.
@@ -137,6 +137,89 @@ def laplace_p1(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
     bounds = np.linspace(0, n_el, -(-n_el // CHUNK) + 1).astype(int) if n_el else np.array([0, 0])
     parts = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
     return parallel_sum(chunk, parts)
+
+
+def _p2_reference() -> np.ndarray:
+    """Constant tensor of the P2 stiffness matrix: ``local[i, j] = sigma / (6 |det|) *
+    sum_ab R[i, j, ab] (c_a . c_b)`` over the ten pairs a <= b of vertices (c_a: the cofactor
+    vectors of :func:`_p1_cofactors`, so grad lambda_a = c_a / det).
+
+    The gradients of the P2 shape functions are linear in the barycentric coordinates:
+    grad(lambda_i (2 lambda_i - 1)) = (4 lambda_i - 1) grad lambda_i at vertex i and
+    grad(4 lambda_a lambda_b) = 4 (lambda_a grad lambda_b + lambda_b grad lambda_a) on edge (a, b),
+    in scikit-fem's order (vertices 0-3, then edges 01, 12, 02, 03, 13, 23). Each coefficient is an
+    affine function of (1, lambda_0..3); their products integrate exactly over the element with
+    int lambda_a / |T| = 1/4 and int lambda_a lambda_b / |T| = (1 + delta_ab) / 20.
+    """
+    edges = ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))
+    coef = np.zeros((10, 4, 5))            # dof, gradient direction a, affine coefficients
+    for i in range(4):
+        coef[i, i, 0], coef[i, i, 1 + i] = -1.0, 4.0
+    for k, (a, b) in enumerate(edges):
+        coef[4 + k, a, 1 + b] = 4.0
+        coef[4 + k, b, 1 + a] = 4.0
+    mass = np.full((5, 5), 1.0 / 20.0)
+    mass[1:, 1:] += np.eye(4) / 20.0
+    mass[0, :] = mass[:, 0] = 0.25
+    mass[0, 0] = 1.0
+    full = np.einsum("iap,pq,jbq->ijab", coef, mass, coef)   # int p_ia p_jb / |T|
+    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
+    return np.stack([full[:, :, a, b] + (full[:, :, b, a] if a != b else 0.0) for a, b in pairs], axis=-1)
+
+
+_P2_REFERENCE = _p2_reference()
+
+
+def p2_element_dofs(mesh: MeshTet) -> np.ndarray:
+    """Degrees of freedom of every element for P2, numbered as scikit-fem numbers them: the nodes,
+    then ``n_nodes + edge index``; (10, n_el)."""
+    init_edges(mesh)
+    return np.vstack([mesh.t, mesh.p.shape[1] + mesh.t2e])
+
+
+def laplace_p2(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
+    """Stiffness matrix of ``sigma grad u . grad v`` with P2 elements, the specialised counterpart
+    of :func:`laplace_p1`: the ten products c_a . c_b per element times the constant tensor of
+    :func:`_p2_reference` (one matrix product), summed by :func:`assemble_symmetric` in threaded
+    chunks. The same matrix as ``laplace.assemble(Basis(mesh, ElementTetP2()), sigma=sigma)``,
+    degrees of freedom as in :func:`p2_element_dofs`.
+
+    Parameters
+    ----------
+    mesh : MeshTet
+    sigma : float or ndarray (n_el,)
+        Conductivity, S/m (per element for piecewise-constant coefficients).
+    """
+    dofs = p2_element_dofs(mesh)
+    p, t = mesh.p, mesh.t
+    n, n_el = p.shape[1] + mesh.edges.shape[1], t.shape[1]
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_el,))
+    ref = _P2_REFERENCE.reshape(100, 10)
+    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
+
+    def chunk(lo: int, hi: int) -> sp.csr_matrix:
+        c, det = _p1_cofactors(p, t[:, lo:hi])
+        w = sigma[lo:hi] / (6.0 * np.abs(det))
+        g = np.empty((10, hi - lo))
+        for k, (a, b) in enumerate(pairs):
+            g[k] = (c[a][0] * c[b][0] + c[a][1] * c[b][1] + c[a][2] * c[b][2]) * w
+        return assemble_symmetric(dofs[:, lo:hi], (ref @ g).reshape(10, 10, hi - lo), n)
+
+    step = max(1, CHUNK // 4)              # 100 entries an element instead of 16
+    bounds = np.linspace(0, n_el, -(-n_el // step) + 1).astype(int) if n_el else np.array([0, 0])
+    return parallel_sum(chunk, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])])
+
+
+def dof_basis(mesh: MeshTet, elem) -> CellBasis:
+    """A basis that numbers the degrees of freedom of ``elem`` on ``mesh`` (``N``, ``get_dofs``,
+    ``nodal_dofs``) and evaluates fields at one quadrature point per element, the centroid, instead
+    of the dozen points scikit-fem would set up for assembly (the matrices come from
+    :func:`laplace_p1` and :func:`laplace_p2`, which need no basis). For P1 and P2 the gradient at
+    the centroid is the exact mean gradient over the element (it is constant or linear), which is
+    what the field outputs use. Not meant for assembling forms of higher degree."""
+    if elem.maxdeg > 1:
+        init_edges(mesh)
+    return CellBasis(mesh, elem, intorder=1)
 
 
 #: Elements per assembly chunk: large enough that the per-chunk overhead is negligible, small

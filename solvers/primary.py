@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from skfem import Basis, ElementTetP1, ElementTetP2, MeshTet
+from skfem import ElementTetP1, ElementTetP2, MeshTet
 
-from .fem import SolveInfo, dirichlet_system, init_edges, laplace, laplace_p1, p1_gradients, solve_spd
+from .fem import SolveInfo, dirichlet_system, dof_basis, laplace_p1, laplace_p2, p1_gradients, solve_spd
 
 ELEMENTS = {1: ElementTetP1, 2: ElementTetP2}
 
@@ -41,7 +41,8 @@ class PrimarySolution:
     order : int
         Element order.
     basis : skfem.CellBasis or None
-        The basis ``phi`` lives in for P2; None for P1, which needs none (specialised kernel, the
+        The basis ``phi`` lives in for P2 (one quadrature point, the centroid: see
+        :func:`solvers.fem.dof_basis`); None for P1, which needs none (specialised kernel, the
         degrees of freedom are the nodes).
     phi : ndarray
         Electrolyte potential at the degrees of freedom, volts.
@@ -136,10 +137,9 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
 
         def dofs_of(facets: np.ndarray) -> np.ndarray:
             return np.unique(mesh.facets[:, facets])
-    else:
-        init_edges(mesh)
-        basis = Basis(mesh, ELEMENTS[order]())
-        K = laplace.assemble(basis, sigma=float(sigma_S_m))
+    else:            # specialised kernel; the basis only numbers the degrees of freedom
+        K = laplace_p2(mesh, float(sigma_S_m))
+        basis = dof_basis(mesh, ELEMENTS[order]())
         n_dofs = basis.N
 
         def dofs_of(facets: np.ndarray) -> np.ndarray:

@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from skfem import Basis, FacetBasis, MeshTet
+from skfem import FacetBasis, MeshTet
 
-from .fem import SolveInfo, SolverError, init_edges, laplace, laplace_p1, spd_solver
+from .fem import SolveInfo, SolverError, dof_basis, laplace_p1, laplace_p2, spd_solver
 from .kinetics import Kinetics
 from .primary import ELEMENTS
 
@@ -284,14 +284,11 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
         raise ValueError(f"element order must be 1 or 2, got {order}")
     t0 = time.perf_counter()
     elem = ELEMENTS[order]()
-    if order == 2:
-        init_edges(mesh)
-    be = Basis(mesh, elem)
+    be = dof_basis(mesh, elem)
+
     def stiffness(basis, sigma: float) -> sp.csr_matrix:
-        """sigma grad u . grad v (the specialised kernel for P1)."""
-        if order == 1:
-            return laplace_p1(basis.mesh, sigma)
-        return laplace.assemble(basis, sigma=sigma).tocsr()
+        """sigma grad u . grad v (specialised kernels)."""
+        return (laplace_p1 if order == 1 else laplace_p2)(basis.mesh, sigma)
 
     Ke = stiffness(be, float(sigma_S_m))
     Ne = be.N
@@ -310,9 +307,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
             sizes[name] = 1
             collectors[name] = np.array([0])
         else:
-            if order == 2:
-                init_edges(el.mesh)
-            bs = Basis(el.mesh, elem)
+            bs = dof_basis(el.mesh, elem)
             bases[name] = bs
             Ks[name] = stiffness(bs, float(el.sigma_S_m))
             Ts[name] = trace_map(be, nodes, bs, el.nodes, dofs_e)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from skfem import Basis, ElementTetP1, MeshTet
+from skfem import Basis, ElementTetP1, ElementTetP2, MeshTet
 
 from solvers.fem import (dirichlet_system, init_edges, init_facets, laplace, laplace_p1, solve_spd,
                          spd_solver)
@@ -35,6 +35,29 @@ def test_p1_kernel_equals_scikit_fem_assembly():
     ref = ref.tocsr()
     ref.sort_indices()
     assert np.array_equal(K.indptr, ref.indptr) and np.array_equal(K.indices, ref.indices)
+
+
+def test_p2_kernel_equals_scikit_fem_assembly(monkeypatch):
+    import solvers.fem as fem
+
+    m = shuffled_mesh(n=7)
+    sigma = np.random.default_rng(4).uniform(1e-4, 1.0, m.t.shape[1])
+    basis = Basis(m, ElementTetP2())
+    ref = laplace.assemble(basis, sigma=sigma[:, None])
+    assert np.array_equal(fem.p2_element_dofs(m), basis.element_dofs)
+    for chunk in (10 ** 6, 97):                           # one chunk, and 9 threaded chunks
+        monkeypatch.setattr(fem, "CHUNK", chunk)
+        K = fem.laplace_p2(m, sigma)
+        assert K.shape == ref.shape and K.has_sorted_indices
+        assert abs(K - ref).max() <= 1e-12 * abs(ref).max()
+    # the one-point basis numbers the same degrees of freedom, and its centroid gradient is the
+    # exact mean gradient of a P2 field
+    cheap = fem.dof_basis(m, ElementTetP2())
+    assert cheap.N == basis.N and np.array_equal(cheap.get_dofs().all(), basis.get_dofs().all())
+    u = basis.project(lambda x: x[0] ** 2 + 3 * x[1] * x[2])
+    vol = basis.dx.sum(axis=1)
+    mean = np.einsum("deq,eq->de", basis.interpolate(u).grad, basis.dx) / vol
+    assert np.allclose(cheap.interpolate(u).grad[..., 0], mean, rtol=1e-10, atol=1e-12 * abs(mean).max())
 
 
 def test_chunked_threaded_assembly_equals_one_chunk(monkeypatch):
