@@ -2,9 +2,11 @@
 
 The geometry side hands over plain arrays (nodes in metres, tetrahedra, boundary triangles); this
 module builds :class:`skfem.MeshTet` objects from them without files, finds the mesh facets of given
-triangles with a vectorised key match, and solves symmetric positive definite systems either directly
-(SuperLU, small systems) or by conjugate gradients preconditioned with smoothed-aggregation algebraic
-multigrid (pyamg), checking convergence.
+triangles with a vectorised key match, assembles the Laplace operator sigma grad u . grad v with
+specialised P1 and P2 kernels (piecewise-constant sigma; exact element matrices from the barycentric
+gradients, summed without a comparison sort, in threaded chunks), and solves symmetric positive
+definite systems either directly (SuperLU, small systems) or by conjugate gradients preconditioned
+with smoothed-aggregation algebraic multigrid (pyamg), checking convergence.
 """
 from __future__ import annotations
 
