@@ -12,10 +12,11 @@ by gmsh through mb3d. The electrolyte mesh goes to both solvers:
   Dirichlet, ``BilinearForm`` assembly, ``h1amg`` preconditioner for P1 and ``bddc`` for P2, CG to
   1e-10, one thread.
 
-The two alternate ``--repeat`` times (default 3); the script prints the median assembly and solve
-seconds of each (NGSolve's assembly includes its preconditioner's setup, as mb3d's solve includes the
-AMG setup; both solvers' bare form assembly is shown beside it), the ratio of mb3d's assembly + solve to NGSolve's, the targets of issue 9 (at most
-0.8 for P1, 1.0 for P2) and whether they hold, and both currents' errors against the closed form.
+The two alternate ``--repeat`` times (default 3); the script prints the median assembly and solve seconds
+of each (NGSolve's assembly includes its preconditioner's setup, as mb3d's solve includes the AMG setup;
+both solvers' bare form assembly is shown beside it), the ratio of mb3d's assembly + solve to NGSolve's,
+the targets of issue 9 (at most 0.8 for P1, 1.0 for P2) and whether they hold, and both currents' errors
+against the closed form.
 
 How to run
 ----------

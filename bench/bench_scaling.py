@@ -24,8 +24,8 @@ million tetrahedra. Times are measurements, never assertions.
 
 How to run
 ----------
-``python bench/bench_scaling.py`` (part of ``make bench``; about 3 minutes). ``--repeat 3`` runs every
-size three times and reports medians. Output: a markdown table on stdout, progress on stderr.
+``python bench/bench_scaling.py`` (part of ``make bench``; about 12 minutes): every size runs
+``--repeat`` times (default 3) and the table shows medians. Output: a markdown table on stdout, progress on stderr.
 """
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def run_child(size: float, refine: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    ap.add_argument("--repeat", type=int, default=1, help="runs per size (medians are reported)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per size (medians are reported)")
     args = ap.parse_args()
     if args.child:
         child(float(args.child[0]), int(args.child[1]))

@@ -358,11 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mb3d`` console script."""
     args = parser().parse_args(argv)
     from geom3d import GeometryError, ParameterError  # noqa: PLC0415
-    from solvers.fem import SolverError  # noqa: PLC0415
+    from solvers.fem import SolverError, threads  # noqa: PLC0415
     from solvers.units import QuantityError  # noqa: PLC0415
     from .case import CaseError  # noqa: PLC0415
     from .views import ViewError  # noqa: PLC0415
 
+    try:
+        threads()                 # a bad MB3D_THREADS is bad input, reported before any work
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except ViewError as exc:

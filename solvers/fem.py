@@ -230,10 +230,18 @@ CHUNK = 500_000
 
 
 def threads() -> int:
-    """Threads for chunked work: the cores this process may use (``MB3D_THREADS`` overrides)."""
-    env = os.environ.get("MB3D_THREADS", "")
-    if env.strip():
-        return max(1, int(env))
+    """Threads for chunked work: the cores this process may use (``MB3D_THREADS`` overrides).
+
+    Raises
+    ------
+    ValueError
+        If ``MB3D_THREADS`` is set to anything but a positive integer.
+    """
+    env = os.environ.get("MB3D_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"MB3D_THREADS={env!r}: must be a positive integer")
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:   # not on Linux

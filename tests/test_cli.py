@@ -209,6 +209,16 @@ def test_bad_yaml_and_missing_file(tmp_path):
     assert r.returncode == 2 and "cannot read" in r.stderr
 
 
+def test_bad_thread_count(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("MB3D_THREADS", bad)
+        r = mb3d("run", write_case(tmp_path, GOOD), "--out", out)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == f"error: MB3D_THREADS={bad!r}: must be a positive integer"
+        assert not out.exists()
+
+
 def test_bad_set_override(tmp_path):
     r = mb3d("validate", write_case(tmp_path, GOOD), "--set", "geometry.pitch")
     assert r.returncode == 2 and "KEY=VALUE" in r.stderr
