@@ -1,13 +1,9 @@
 """Tetrahedral meshing of a tagged model and its hand-over as plain arrays.
 
 Element sizes: ``size`` in the bulk and ``interface_size`` on the electrode|electrolyte interfaces,
-graded linearly in between over a distance of ``2 * size``: a ``Constant`` field pins the interface
-surfaces (and their edges) to ``interface_size``, an ``Extend`` field grades the volume from the mesh
-size of those surfaces (SizeBnd, the local edge length of their triangles) to ``size``,
-F = f SizeBnd + (1 - f) size with f = 1 - d / (2 size) for distances d < 2 size, and their ``Min`` is
-the background field. (The same grading as a ``Distance`` -> ``Threshold`` pair, but the distance
-comes from a k-d tree of the surface mesh instead of a sampled distance field: the volume meshes in
-up to 40 % less time.) Mesh sizes from points, curvature and boundary extension are off
+graded in between over a distance of ``2 * size``: a ``Constant`` field pins the interface surfaces
+(and their edges) to ``interface_size``, a ``Distance`` -> ``Threshold`` field grades the volume, and
+their ``Min`` is the background field. Mesh sizes from points, curvature and boundary extension are off
 so the field alone decides. gmsh's HXT algorithm (10) meshes the volume on one thread (reproducible).
 
 The mesh is handed over in memory (no file): nodes, tetrahedra with their region index, and the
@@ -17,6 +13,7 @@ physical group, checked by :func:`geom3d.model.assert_all_tagged`), and the coun
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -69,18 +66,24 @@ def _set_size_fields(geo: Geometry, size: float, isize: float) -> None:
     fld = gmsh.model.mesh.field
     if not iface or isize >= size:
         return
+    xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(-1, -1)
+    extent = max(xmax - xmin, ymax - ymin, zmax - zmin)
     const = fld.add("Constant")
     fld.setNumbers(const, "SurfacesList", iface)
     fld.setNumber(const, "IncludeBoundary", 1)
     fld.setNumber(const, "VIn", isize)
     fld.setNumber(const, "VOut", size)
-    grade = fld.add("Extend")
-    fld.setNumbers(grade, "SurfacesList", iface)
-    fld.setNumber(grade, "DistMax", 2.0 * size)
-    fld.setNumber(grade, "SizeMax", size)
-    fld.setNumber(grade, "Power", 1.0)
+    dist = fld.add("Distance")
+    fld.setNumbers(dist, "SurfacesList", iface)
+    fld.setNumber(dist, "Sampling", int(min(200, max(20, math.ceil(extent / size) + 1))))
+    thr = fld.add("Threshold")
+    fld.setNumber(thr, "InField", dist)
+    fld.setNumber(thr, "SizeMin", isize)
+    fld.setNumber(thr, "SizeMax", size)
+    fld.setNumber(thr, "DistMin", 0.0)
+    fld.setNumber(thr, "DistMax", 2.0 * size)
     both = fld.add("Min")
-    fld.setNumbers(both, "FieldsList", [const, grade])
+    fld.setNumbers(both, "FieldsList", [const, thr])
     fld.setAsBackgroundMesh(both)
 
 
