@@ -24,8 +24,9 @@ million tetrahedra. Times are measurements, never assertions.
 
 How to run
 ----------
-``python bench/bench_scaling.py`` (part of ``make bench``; about 12 minutes): every size runs
-``--repeat`` times (default 3) and the table shows medians. Output: a markdown table on stdout, progress on stderr.
+``python bench/bench_scaling.py`` (part of ``make bench``; about 10 minutes): every size runs
+``--repeat`` times (default 3) and the table shows medians. Output: a markdown table on stdout,
+progress on stderr.
 """
 from __future__ import annotations
 
