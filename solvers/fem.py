@@ -102,48 +102,23 @@ def assemble_symmetric(t: np.ndarray, local: np.ndarray, n: int) -> sp.csr_matri
     return K
 
 
-def laplace_p1(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
-    """Stiffness matrix of ``sigma grad u . grad v`` with P1 elements, assembled with a specialised
-    vectorised kernel: the gradients are constant per element, so the element matrix is
-    ``sigma |det| / 6 * c_i . c_j / det^2`` (see :func:`_p1_cofactors`), ten distinct products per
-    element, no quadrature and no basis object, summed by :func:`assemble_symmetric`. The same
-    matrix as ``laplace.assemble(Basis(mesh, ElementTetP1()), sigma=sigma)`` at a fraction of its
-    time and memory.
+#: The ten vertex pairs (a, b), a <= b, whose cofactor products c_a . c_b make every Laplace element
+#: matrix below.
+PAIRS = tuple((a, b) for a in range(4) for b in range(a, 4))
 
-    Large meshes are assembled in chunks of :data:`CHUNK` elements on :func:`threads` threads (numpy
-    and scipy's sparse kernels release the GIL) and the partial matrices summed pairwise; the
-    chunks also keep the temporary arrays small. The sum is the same up to round-off in the order
-    of summation.
 
-    Parameters
-    ----------
-    mesh : MeshTet
-    sigma : float or ndarray (n_el,)
-        Conductivity, S/m (per element for piecewise-constant coefficients).
-    """
-    p, t = mesh.p, mesh.t
-    n, n_el = p.shape[1], t.shape[1]
-    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_el,))
-
-    def chunk(lo: int, hi: int) -> sp.csr_matrix:
-        c, det = _p1_cofactors(p, t[:, lo:hi])
-        w = sigma[lo:hi] / (6.0 * np.abs(det))
-        local = np.empty((4, 4, hi - lo))
-        for i in range(4):
-            for j in range(i, 4):
-                local[i, j] = (c[i][0] * c[j][0] + c[i][1] * c[j][1] + c[i][2] * c[j][2]) * w
-                if j != i:
-                    local[j, i] = local[i, j]
-        return assemble_symmetric(t[:, lo:hi], local, n)
-
-    bounds = np.linspace(0, n_el, -(-n_el // CHUNK) + 1).astype(int) if n_el else np.array([0, 0])
-    parts = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-    return parallel_sum(chunk, parts)
+def _p1_reference() -> np.ndarray:
+    """Constant tensor of the P1 stiffness matrix, ``R[i, j, k] = 1`` where pair k is (i, j): the
+    element matrix is ``sigma |det| / 6 * grad lambda_i . grad lambda_j = sigma / (6 |det|) c_i . c_j``."""
+    ref = np.zeros((4, 4, len(PAIRS)))
+    for k, (a, b) in enumerate(PAIRS):
+        ref[a, b, k] = ref[b, a, k] = 1.0
+    return ref
 
 
 def _p2_reference() -> np.ndarray:
     """Constant tensor of the P2 stiffness matrix: ``local[i, j] = sigma / (6 |det|) *
-    sum_ab R[i, j, ab] (c_a . c_b)`` over the ten pairs a <= b of vertices (c_a: the cofactor
+    sum_k R[i, j, k] (c_a . c_b)`` over the pairs k = (a, b) of :data:`PAIRS` (c_a: the cofactor
     vectors of :func:`_p1_cofactors`, so grad lambda_a = c_a / det).
 
     The gradients of the P2 shape functions are linear in the barycentric coordinates:
@@ -165,11 +140,10 @@ def _p2_reference() -> np.ndarray:
     mass[0, :] = mass[:, 0] = 0.25
     mass[0, 0] = 1.0
     full = np.einsum("iap,pq,jbq->ijab", coef, mass, coef)   # int p_ia p_jb / |T|
-    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
-    return np.stack([full[:, :, a, b] + (full[:, :, b, a] if a != b else 0.0) for a, b in pairs], axis=-1)
+    return np.stack([full[:, :, a, b] + (full[:, :, b, a] if a != b else 0.0) for a, b in PAIRS], axis=-1)
 
 
-_P2_REFERENCE = _p2_reference()
+_REFERENCE = {1: _p1_reference(), 2: _p2_reference()}
 
 
 def p2_element_dofs(mesh: MeshTet) -> np.ndarray:
@@ -179,12 +153,38 @@ def p2_element_dofs(mesh: MeshTet) -> np.ndarray:
     return np.vstack([mesh.t, mesh.p.shape[1] + mesh.t2e])
 
 
-def laplace_p2(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
-    """Stiffness matrix of ``sigma grad u . grad v`` with P2 elements, the specialised counterpart
-    of :func:`laplace_p1`: the ten products c_a . c_b per element times the constant tensor of
-    :func:`_p2_reference` (one matrix product), summed by :func:`assemble_symmetric` in threaded
-    chunks. The same matrix as ``laplace.assemble(Basis(mesh, ElementTetP2()), sigma=sigma)``,
-    degrees of freedom as in :func:`p2_element_dofs`.
+def _laplace(mesh: MeshTet, sigma: float | np.ndarray, order: int) -> sp.csr_matrix:
+    """The Laplace kernel of both orders: per element the ten products c_a . c_b (:data:`PAIRS`)
+    scaled by sigma / (6 |det|), times the order's constant reference tensor (one matrix product),
+    summed by :func:`assemble_symmetric`; in chunks of about :data:`CHUNK` P1-sized elements on
+    :func:`threads` threads (numpy and scipy's sparse kernels release the GIL), the partial matrices
+    summed pairwise. The chunks also keep the temporary arrays small."""
+    p, t = mesh.p, mesh.t
+    n_el = t.shape[1]
+    dofs = t if order == 1 else p2_element_dofs(mesh)
+    n = p.shape[1] if order == 1 else p.shape[1] + mesh.edges.shape[1]
+    k = dofs.shape[0]
+    ref = _REFERENCE[order].reshape(k * k, len(PAIRS))
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_el,))
+
+    def chunk(lo: int, hi: int) -> sp.csr_matrix:
+        c, det = _p1_cofactors(p, t[:, lo:hi])
+        w = sigma[lo:hi] / (6.0 * np.abs(det))
+        g = np.empty((len(PAIRS), hi - lo))
+        for m, (a, b) in enumerate(PAIRS):
+            g[m] = (c[a][0] * c[b][0] + c[a][1] * c[b][1] + c[a][2] * c[b][2]) * w
+        return assemble_symmetric(dofs[:, lo:hi], (ref @ g).reshape(k, k, hi - lo), n)
+
+    step = max(1, CHUNK * 16 // (k * k))        # the same entries per chunk for both orders
+    bounds = np.linspace(0, n_el, max(1, -(-n_el // step)) + 1).astype(int)
+    return parallel_sum(chunk, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])])
+
+
+def laplace_p1(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
+    """Stiffness matrix of ``sigma grad u . grad v`` with P1 elements, from the specialised kernel
+    :func:`_laplace` (the gradients are constant per element: no quadrature, no basis object). The
+    same matrix as ``laplace.assemble(Basis(mesh, ElementTetP1()), sigma=sigma)``, up to round-off
+    in the order of summation, at a fraction of its time and memory.
 
     Parameters
     ----------
@@ -192,24 +192,22 @@ def laplace_p2(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
     sigma : float or ndarray (n_el,)
         Conductivity, S/m (per element for piecewise-constant coefficients).
     """
-    dofs = p2_element_dofs(mesh)
-    p, t = mesh.p, mesh.t
-    n, n_el = p.shape[1] + mesh.edges.shape[1], t.shape[1]
-    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_el,))
-    ref = _P2_REFERENCE.reshape(100, 10)
-    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
+    return _laplace(mesh, sigma, 1)
 
-    def chunk(lo: int, hi: int) -> sp.csr_matrix:
-        c, det = _p1_cofactors(p, t[:, lo:hi])
-        w = sigma[lo:hi] / (6.0 * np.abs(det))
-        g = np.empty((10, hi - lo))
-        for k, (a, b) in enumerate(pairs):
-            g[k] = (c[a][0] * c[b][0] + c[a][1] * c[b][1] + c[a][2] * c[b][2]) * w
-        return assemble_symmetric(dofs[:, lo:hi], (ref @ g).reshape(10, 10, hi - lo), n)
 
-    step = max(1, CHUNK // 4)              # 100 entries an element instead of 16
-    bounds = np.linspace(0, n_el, -(-n_el // step) + 1).astype(int) if n_el else np.array([0, 0])
-    return parallel_sum(chunk, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])])
+def laplace_p2(mesh: MeshTet, sigma: float | np.ndarray) -> sp.csr_matrix:
+    """Stiffness matrix of ``sigma grad u . grad v`` with P2 elements, from the specialised kernel
+    :func:`_laplace` (exact integrals of the linear gradients, no quadrature). The same matrix as
+    ``laplace.assemble(Basis(mesh, ElementTetP2()), sigma=sigma)``, degrees of freedom as in
+    :func:`p2_element_dofs`.
+
+    Parameters
+    ----------
+    mesh : MeshTet
+    sigma : float or ndarray (n_el,)
+        Conductivity, S/m (per element for piecewise-constant coefficients).
+    """
+    return _laplace(mesh, sigma, 2)
 
 
 def dof_basis(mesh: MeshTet, elem) -> CellBasis:
