@@ -132,8 +132,8 @@ class Kinetics:
         a, c = self.alpha_a, self.alpha_c
         if a == c:
             return np.arcsinh(i / (2.0 * self.i0_A_m2)) / (a * self.f)
-        # eta = i_of_eta^{-1}(i): solve 0 = eta + (1/k)(i(eta) - i) ... via the monotone solver on
-        # the inverse: eta is the root of law(eta) - i, bracketed by the Tafel asymptotes
+        # unequal alphas: Newton on law(eta) = i (law increasing), started from the Tafel-like
+        # estimate log(1 + |i|/i0) / (alpha f), which is never short of the root
         eta = np.where(i >= 0, np.log1p(np.abs(i) / self.i0_A_m2) / (a * self.f),
                        -np.log1p(np.abs(i) / self.i0_A_m2) / (c * self.f))
         for _ in range(100):

@@ -347,18 +347,23 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     Kfull = sp.block_diag([Ke, Ks["anode"], Ks["cathode"]], format="csr")
     t1 = time.perf_counter()
 
-    def interface(x: np.ndarray, laws: Mapping) -> tuple[np.ndarray, sp.csr_matrix, dict]:
-        """Residual, Jacobian and the interface state (i, eta, electrolyte load) at ``x``."""
+    def interface(x: np.ndarray, laws: Mapping) -> tuple[np.ndarray, dict]:
+        """Residual and the interface state (i, eta, electrolyte load, di/ddelta) at ``x``."""
         R = Kfull @ x
-        J = Kfull
         state = {}
         for n in names:
             i, di, eta = laws[n]((D[n] @ x).reshape(dxs[n].shape))
             R += D[n].T @ (i * dxs[n]).ravel()
-            J = J + D[n].T @ sp.diags((di * dxs[n]).ravel()) @ D[n]
             # the current the interface puts into the electrolyte, per electrolyte degree of freedom
-            state[n] = (i, eta, Pe[n].T @ (i * dxs[n]).ravel())
-        return R, J.tocsr(), state
+            state[n] = (i, eta, Pe[n].T @ (i * dxs[n]).ravel(), di)
+        return R, state
+
+    def jacobian(state: dict) -> sp.csr_matrix:
+        """Jacobian at the state :func:`interface` returned (built only when a step is taken)."""
+        J = Kfull
+        for n in names:
+            J = J + D[n].T @ sp.diags((state[n][3] * dxs[n]).ravel()) @ D[n]
+        return J.tocsr()
 
     last_info = SolveInfo("none", 0, 0, 0.0)
     amg = {"solver": None, "iterations": None}
@@ -406,10 +411,10 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     if galvanostatic:
         I0 = current_A
     else:   # estimate the current: linear kinetics first, then a lumped model with the true laws
-        glin = {n: 1.0 / (kin[n].charge_transfer_resistance_ohm_m2 + kin[n].film_resistance_ohm_m2) for n in names}
-        R, J, _ = interface(x, linear_laws(glin))
-        xl = x + newton_step(x, R, J, 1e-6)
-        _, _, st = interface(xl, linear_laws(glin))
+        glin = {n: 1.0 / kin[n].resistance(0.0) for n in names}    # R_ct + film
+        R, st = interface(x, linear_laws(glin))
+        xl = x + newton_step(x, R, jacobian(st), 1e-6)
+        _, st = interface(xl, linear_laws(glin))
         I_lin = float(np.sum(st["anode"][2]))
         r_lin = {n: 1.0 / (glin[n] * area[n]) for n in names}
         r_e = max(ocv - cell_voltage_V, 0.0) / I_lin - r_lin["anode"] - r_lin["cathode"] if I_lin > 0 else 0.0
@@ -419,9 +424,9 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     for n in names:
         j = I0 / area[n]
         eta = float(kin[n].total_overpotential(np.array([j]))[0])
-        g0[n] = j / eta if eta != 0 else 1.0 / (kin[n].charge_transfer_resistance_ohm_m2 + kin[n].film_resistance_ohm_m2)
-    R, J, _ = interface(x, linear_laws(g0))
-    x = x + newton_step(x, R, J, 1e-8)
+        g0[n] = j / eta if eta != 0 else 1.0 / kin[n].resistance(0.0)
+    R, st = interface(x, linear_laws(g0))
+    x = x + newton_step(x, R, jacobian(st), 1e-8)
     if galvanostatic:
         _check_feasible(float(x[cathode_set[0]]) + Uc - Ua, ocv, current_A, "estimated ")
 
@@ -430,7 +435,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     history = []
     it = 0
     while True:
-        R, J, state = interface(x, laws)
+        R, state = interface(x, laws)
         scale = sum(float(np.linalg.norm(state[n][2])) for n in names)
         rel = reduced_norm(R) / scale if scale > 0 else float("inf")
         history.append(rel)
@@ -444,7 +449,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
                               f"relative residual {rel:.2e} (wanted {rtol:.0e}); try kinetics: linear, a "
                               "smaller current density or a finer interface mesh")
         # inexact Newton: the linear residual a hundredth of the nonlinear one, within [1e-12, 1e-3]
-        dx = newton_step(x, R, J, min(1e-3, max(1e-12, 1e-2 * rel)))
+        dx = newton_step(x, R, jacobian(state), min(1e-3, max(1e-12, 1e-2 * rel)))
         deta = max(float(np.max(np.abs(D[n] @ dx))) for n in names)
         x = x + dx * min(1.0, cap / deta if deta > 0 else 1.0)
         it += 1
@@ -454,7 +459,7 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     pe = x[:Ne]
     res = {}
     for n in names:
-        i, eta, _ = state[n]
+        i, eta, _, _ = state[n]
         sign = 1.0 if n == "anode" else -1.0
         xs = x[off[n]:off[n] + sizes[n]]
         vc = float(xs[collectors[n][0]])
