@@ -92,6 +92,11 @@ class PhysicsSpec(_Strict):
     kinetics: Literal["butler_volmer", "linear"] | None = None
     electrode_conduction: bool | None = None
 
+    @property
+    def temperature_K(self) -> float:
+        """``temperature`` (degC in the case) in kelvin."""
+        return self.temperature + 273.15
+
 
 class MeshSpec(_Strict):
     """``mesh:`` block."""
@@ -327,7 +332,7 @@ def load_case(raw: dict[str, Any]) -> Case:
     if mesh.interface_size is not None and mesh.interface_size > mesh.size:
         raise CaseError(f"mesh.interface_size = {mesh.interface_size}: must be <= mesh.size ({mesh.size})")
     ph = model.physics
-    if ph.temperature <= -273.15:
+    if ph.temperature_K <= 0:
         raise CaseError(f"physics.temperature = {ph.temperature}: must be above absolute zero")
     model = model.model_copy(update={"physics": _physics(ph)})
     materials = _materials(model, params)

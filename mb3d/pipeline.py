@@ -22,7 +22,7 @@ from solvers.fem import find_facets, submesh
 from solvers.fieldmetrics import A_M2_TO_MA_CM2, normal_current_density, weighted_stats
 from solvers.materials import library
 from solvers.kinetics import Kinetics
-from solvers.primary import PrimarySolution, solve_primary
+from solvers.primary import PrimarySolution, cell_gradient, solve_primary
 from solvers.secondary import Electrode, InfeasibleError, SecondarySolution, solve_secondary
 
 from . import __version__
@@ -215,7 +215,7 @@ def kinetics(case: Case, geo: Geometry) -> dict[str, Kinetics]:
     for e in ELECTRODES:
         m = case.materials[e]
         out[e] = Kinetics(i0_A_m2=m["exchange_current_density"], alpha_a=m["alpha_anodic"],
-                          alpha_c=m["alpha_cathodic"], temperature_K=ph.temperature + 273.15,
+                          alpha_c=m["alpha_cathodic"], temperature_K=ph.temperature_K,
                           linear=ph.kinetics == "linear", film_resistance_ohm_m2=films[e])
     return out
 
@@ -443,11 +443,11 @@ def secondary_fields(case: Case, mesh: MeshData, sol: SecondarySolution, nodes: 
             pot[np.unique(mesh.tets[mask])] = r.collector_potential_V
         else:
             pot[r.nodes] = r.phi_s[r.basis.nodal_dofs[0]]
-            g = r.basis.interpolate(r.phi_s).grad.mean(axis=-1)
-            cur[np.flatnonzero(mask)] = -case.materials[e]["electronic_conductivity"] * g.T
+            grad = cell_gradient(r.basis.mesh, r.basis, r.phi_s)
+            cur[np.flatnonzero(mask)] = -case.materials[e]["electronic_conductivity"] * grad
     pot[nodes] = sol.phi[sol.basis.nodal_dofs[0]]
-    grad = sol.basis.interpolate(sol.phi).grad.mean(axis=-1)
-    cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * grad.T
+    cur[np.flatnonzero(mesh.region_mask("electrolyte"))] = -sol.sigma * cell_gradient(sol.basis.mesh, sol.basis,
+                                                                                       sol.phi)
     return Fields(pot, cur, *_interface_fields(facets, per_facet))
 
 
@@ -513,7 +513,7 @@ def run_case(case: Case, verbose: bool = False,
     timing["geometry"], timing["mesh"] = t1 - t0, t2 - t1
     timing["transparency"] = time.perf_counter() - t2
     step("solve")
-    sigma = case.materials["electrolyte"].conductivity_at(case.model.physics.temperature + 273.15)
+    sigma = case.materials["electrolyte"].conductivity_at(case.model.physics.temperature_K)
     emesh, nodes, facets = electrolyte_problem(mesh)
     secondary = case.model.physics.model == "secondary"
     if secondary:
