@@ -75,8 +75,8 @@ def test_planar_butler_volmer_closed_form(j_mA_cm2):
     assert s["ocv_V"] == pytest.approx(OCV, rel=1e-12)
     op = s["overpotential_V"]
     assert op["electrolyte_ohmic"] == pytest.approx(j * 1.5e-6 / SIGMA_LIPON_S_M, rel=1e-6)
-    assert op["anode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j / 20), rel=1e-6)
-    assert op["cathode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j / 2), rel=1e-6)
+    assert op["anode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j / (2 * I0["anode"])), rel=1e-6)
+    assert op["cathode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j / (2 * I0["cathode"])), rel=1e-6)
     assert op["total"] == pytest.approx(OCV - s["cell_voltage_V"], rel=1e-6)
     assert s["asr_ohm_cm2"] == pytest.approx((OCV - s["cell_voltage_V"]) / (j_mA_cm2 * 1e-3), rel=1e-9)
     assert s["planar_equivalent"]["asr_ohm_cm2"] == pytest.approx(s["asr_ohm_cm2"], rel=1e-6)
@@ -178,7 +178,7 @@ def test_arrhenius_ratio_of_asr():
     # the kinetic losses follow 2RT/F asinh(j / 2 i0) at each temperature (i0 held constant)
     for T, lo in loss.items():
         rt_f = GAS_CONSTANT * (T + 273.15) / FARADAY
-        assert lo["cathode_kinetic"] == pytest.approx(2 * rt_f * math.asinh(1.0 / 2), rel=1e-6)
+        assert lo["cathode_kinetic"] == pytest.approx(2 * rt_f * math.asinh(1.0 / (2 * I0["cathode"])), rel=1e-6)
 
 
 # --- collapsed films, arrays, errors -----------------------------------------------------------
@@ -278,4 +278,5 @@ def test_coaxial_butler_volmer_in_the_tafel_regime():
     assert j["cathode"] / (2 * I0["cathode"]) > 5                    # Tafel regime
     assert s["newton"]["iterations"] >= 1
     assert OCV - s["cell_voltage_V"] == pytest.approx(loss, rel=5e-3)
-    assert s["overpotential_V"]["cathode_kinetic"] == pytest.approx(2 * RT_F * math.asinh(j["cathode"] / 2), rel=5e-3)
+    eta_c = 2 * RT_F * math.asinh(j["cathode"] / (2 * I0["cathode"]))
+    assert s["overpotential_V"]["cathode_kinetic"] == pytest.approx(eta_c, rel=5e-3)
