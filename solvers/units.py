@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import Any
 
 import pint
@@ -54,23 +55,14 @@ def to_si(value: Any, unit: str, key: str, *, alt: tuple[str, ...] = ()) -> floa
         Value in SI base units (m, S/m, K, J, A/m^2, ...).
     """
     ureg = registry()
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise QuantityError(key, value, f"must be a number (in {unit}) or a string with a unit")
-    try:
-        if isinstance(value, (int, float)):
-            q = ureg.Quantity(float(value), unit)
-        elif isinstance(value, str):
-            q = ureg.Quantity(value.strip().replace("µ", "u").replace("μ", "u"))
-            if not isinstance(q, pint.Quantity):
-                q = ureg.Quantity(float(q), unit)
-            elif q.dimensionless and not ureg.Quantity(1, unit).dimensionless:
-                q = ureg.Quantity(float(q.magnitude), unit)
-        else:
-            raise QuantityError(key, value, f"must be a number (in {unit}) or a string with a unit")
-    except pint.errors.UndefinedUnitError as exc:
-        raise QuantityError(key, value, f"unknown unit {', '.join(map(str, exc.unit_names))!r}; expected a quantity in {unit}") from None
-    except (pint.errors.DefinitionSyntaxError, ValueError, TypeError, AttributeError, AssertionError):
-        raise QuantityError(key, value, f"not a quantity; expected e.g. '1 {unit}'") from None
+    if isinstance(value, str):
+        q = _parse(value, unit, key)
+    else:
+        if not math.isfinite(value):
+            raise QuantityError(key, value, "must be finite")
+        q = ureg.Quantity(float(value), unit)
     target = ureg.Quantity(1, unit)
     if q.dimensionality == target.dimensionality:
         out = q.to_base_units().magnitude
@@ -86,6 +78,34 @@ def to_si(value: Any, unit: str, key: str, *, alt: tuple[str, ...] = ()) -> floa
     if not math.isfinite(out):
         raise QuantityError(key, value, "must be finite")
     return out
+
+
+#: one number (sign, decimals, exponent), then an optional unit expression
+_NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*")
+
+
+def _parse(text: str, unit: str, key: str) -> Any:
+    """A string holding one number and at most one unit expression (``"2.3 uS/cm"``, ``"40"``).
+
+    pint alone would read ``"50 um 3"`` as 150 um and raise a tokenizer error on ``"(40"``; here the
+    number is matched first and the rest must be a unit without a scaling factor.
+    """
+    ureg = registry()
+    m = _NUMBER.fullmatch(text.replace("\u00b5", "u").replace("\u03bc", "u"))
+    if m is None:
+        raise QuantityError(key, text, f"not a quantity: expected one number and at most one unit, e.g. '1 {unit}'")
+    number, unit_text = float(m.group(1)), m.group(2)
+    if not unit_text:
+        return ureg.Quantity(number, unit)
+    try:
+        parsed = ureg.parse_units(unit_text)
+    except pint.errors.UndefinedUnitError as exc:
+        names = ", ".join(map(str, exc.unit_names)) if isinstance(exc.unit_names, (list, tuple)) else exc.unit_names
+        raise QuantityError(key, text, f"unknown unit {names!r}; expected a quantity in {unit}") from None
+    except Exception:   # pint raises ValueError, TokenError, DefinitionSyntaxError ... on malformed units
+        raise QuantityError(key, text, f"not a quantity: expected one number and at most one unit, "
+                                       f"e.g. '1 {unit}'") from None
+    return ureg.Quantity(number, parsed)
 
 
 def from_si(value: float, unit: str) -> float:
