@@ -19,7 +19,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -28,27 +28,61 @@ from .units import QuantityError, from_si, to_si
 DATA = Path(__file__).with_name("data") / "materials.yaml"
 K_B = 1.380649e-23  # J/K
 
-#: property -> (case unit, alternative units, default) per kind. Default None = required.
-PROPERTIES: dict[str, dict[str, tuple[str, tuple[str, ...], Any]]] = {
+class Property(NamedTuple):
+    """One material property: its case unit, other accepted units, default and valid range.
+
+    The range is in the case unit; ``low_open`` makes the lower bound exclusive (``> 0``). A default
+    of None means required (for the kinds in :data:`REQUIRED`) or absent unless given.
+    """
+
+    unit: str
+    alt: tuple[str, ...]
+    default: Any
+    low: float
+    high: float
+    low_open: bool = False
+    doc: str = ""
+
+    def rule(self) -> str:
+        """The range in words, e.g. ``in (0, 100] S/cm``."""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}]{unit}"
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` (case unit) lies in the valid range."""
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+
+def _num(x: float) -> str:
+    """``1e+06`` -> ``1e6``, ``1e-09`` -> ``1e-9``."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+#: property -> :class:`Property` per kind. The ranges are wide physical bounds (solid electrolytes
+#: 1e-12..1e-1 S/cm, Li4Ti5O12's 1e-13 S/cm to metals' up to 6e5 S/cm, densities below osmium's 22.6 g/cm3, Li metal's
+#: 3861 mAh/g): they catch typing errors and values the solvers cannot use, not unusual materials.
+PROPERTIES: dict[str, dict[str, Property]] = {
     "electrolyte": {
-        "conductivity": ("S/cm", (), None),
-        "activation_energy": ("eV", ("kJ/mol",), 0.0),
-        "reference_temperature": ("degC", (), 25.0),
-        "transference_number": ("", (), 1.0),
+        "conductivity": Property("S/cm", (), None, 1e-12, 100.0, doc="ionic conductivity at reference_temperature"),
+        "activation_energy": Property("eV", ("kJ/mol",), 0.0, 0.0, 2.0, doc="Arrhenius activation energy"),
+        "reference_temperature": Property("degC", (), 25.0, -100.0, 500.0,
+                                          doc="temperature at which conductivity is given"),
+        "transference_number": Property("", (), 1.0, 0.0, 1.0, low_open=True, doc="Li+ transference number"),
     },
     "electrode": {
-        "specific_capacity": ("mAh/g", (), None),
-        "theoretical_capacity": ("mAh/g", (), None),
-        "density": ("g/cm3", (), None),
-        "potential": ("V", (), None),
-        "electronic_conductivity": ("S/cm", (), None),
-        "exchange_current_density": ("mA/cm2", (), None),
-        "alpha_anodic": ("", (), 0.5),
-        "alpha_cathodic": ("", (), 0.5),
+        "specific_capacity": Property("mAh/g", (), None, 0.0, 5000.0, low_open=True, doc="practical capacity"),
+        "theoretical_capacity": Property("mAh/g", (), None, 0.0, 5000.0, low_open=True),
+        "density": Property("g/cm3", (), None, 0.0, 25.0, low_open=True),
+        "potential": Property("V", (), None, -1.0, 6.0, doc="average potential vs Li/Li+"),
+        "electronic_conductivity": Property("S/cm", (), None, 1e-16, 1e6),
+        "exchange_current_density": Property("mA/cm2", (), None, 1e-9, 1e5),
+        "alpha_anodic": Property("", (), 0.5, 0.0, 1.0, low_open=True, doc="anodic transfer coefficient"),
+        "alpha_cathodic": Property("", (), 0.5, 0.0, 1.0, low_open=True, doc="cathodic transfer coefficient"),
     },
     "other": {
-        "electronic_conductivity": ("S/cm", (), None),
-        "density": ("g/cm3", (), None),
+        "electronic_conductivity": Property("S/cm", (), None, 1e-16, 1e6),
+        "density": Property("g/cm3", (), None, 0.0, 25.0, low_open=True),
     },
 }
 SECTIONS = {"electrolytes": "electrolyte", "electrodes": "electrode", "others": "other"}
@@ -92,7 +126,7 @@ class Material:
     def display(self) -> dict[str, Any]:
         """Properties in the case units (``S/cm``, ``eV``, ``mAh/g`` ...)."""
         spec = PROPERTIES[self.kind]
-        return {k: round(from_si(v, spec[k][0] or "dimensionless"), 12) for k, v in self.props.items()}
+        return {k: round(from_si(v, spec[k].unit or "dimensionless"), 12) for k, v in self.props.items()}
 
 
 def _parse_props(raw: dict[str, Any], kind: str, key: str, *, with_source: bool) -> tuple[dict, dict]:
@@ -108,16 +142,24 @@ def _parse_props(raw: dict[str, Any], kind: str, key: str, *, with_source: bool)
                 raise QuantityError(f"{key}.{prop}", val, "library values need {value, source}")
             sources[prop] = str(val["source"])
             val = val["value"]
-        unit, alt, _ = spec[prop]
-        props[prop] = to_si(val, unit or "dimensionless", f"{key}.{prop}", alt=alt)
+        props[prop] = _checked(spec[prop], val, f"{key}.{prop}")
     return props, sources
+
+
+def _checked(prop: Property, value: Any, key: str) -> float:
+    """``value`` in SI after checking its dimension and its range (case unit)."""
+    unit = prop.unit or "dimensionless"
+    si = to_si(value, unit, key, alt=prop.alt)
+    if not prop.contains(from_si(si, unit)):
+        raise QuantityError(key, value, f"must be {prop.rule()}")
+    return si
 
 
 def _with_defaults(props: dict, kind: str) -> dict:
     out = dict(props)
-    for prop, (unit, _, default) in PROPERTIES[kind].items():
-        if prop not in out and default is not None:
-            out[prop] = to_si(default, unit or "dimensionless", prop)
+    for prop, spec in PROPERTIES[kind].items():
+        if prop not in out and spec.default is not None:
+            out[prop] = to_si(spec.default, spec.unit or "dimensionless", prop)
     return out
 
 
