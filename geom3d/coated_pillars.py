@@ -79,6 +79,24 @@ class CoatedPillarsParams(Params):
             self.fail("fill_height", f"the fill must cover the coated pillar tops: fill_height must be "
                                      f"> height + electrolyte_thickness = {(h + t) / 1e-6:.6g} um")
 
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        """The interface mesh resolves the pillar and the fill between the coated pillars
+        (``options["interface_size"]``, metres). The conformal film and the fill over the pillars are
+        layers, which gmsh meshes however thin (a 0.2 um film under 2 um elements meshes); any array
+        holds both electrodes (the fill surrounds even a single pillar)."""
+        r, t = self.radius, self.electrolyte_thickness
+        self.require_resolved("radius", options, "the pillar", per=2)
+        self.require_gap(self.pitch - 2 * (r + t), "pitch - 2 x (radius + electrolyte_thickness)", options,
+                         "the fill between the coated pillars")
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and height (m, the fill height) of the modelled cell or array (see
+        :meth:`Params.box`)."""
+        if domain.kind == "unit_cell":
+            return self.cell_area() * self.unit_cell()[2], self.fill_height
+        x0, y0, x1, y1 = self.array_sites(domain.nx, domain.ny)[0]
+        return (x1 - x0) * (y1 - y0), self.fill_height
+
     # --- lattice -----------------------------------------------------------------------------
     def cell_area(self) -> float:
         """Footprint per pillar, m^2."""

@@ -37,6 +37,20 @@ class CoaxialParams(Params):
         if self.outer_radius <= self.inner_radius:
             self.fail("outer_radius", f"must be > geometry.inner_radius ({self.show('inner_radius'):g} um)")
 
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        """The interface mesh resolves the pillar, the electrolyte gap and the cathode shell (of
+        thickness (b - a) / 2), ``options["interface_size"]`` in metres."""
+        self.require_resolved("inner_radius", options, "the anode pillar", per=2)
+        gap = self.outer_radius - self.inner_radius
+        self.require_gap(gap / 2, "(outer_radius - inner_radius) / 2", options,
+                         "the cathode shell (and the electrolyte gap, twice as wide)")
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2, the quarter disk of the outer shell radius b + (b - a) / 2) and height (m)
+        of the modelled quarter cell (see :meth:`Params.box`)."""
+        c = self.outer_radius + (self.outer_radius - self.inner_radius) / 2
+        return math.pi * c * c / 4, self.height
+
 
 def build(p: CoaxialParams, domain: Domain) -> Geometry:
     """Draw and tag the quarter coaxial cell in the open gmsh session."""

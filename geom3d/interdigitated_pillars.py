@@ -75,6 +75,62 @@ class InterdigitatedPillarsParams(Params):
                 self.fail(name, f"neighbouring pillars of the same electrode overlap or touch: "
                                 f"2 x {name} must be < {dist / 1e-6:.6g} um on this lattice")
 
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        """A finite array holds pillars of both electrodes inside the chip; the interface mesh resolves
+        every pillar and every gap between pillars (``options["interface_size"]``, metres). The
+        electrolyte over the tops is a flat layer, which gmsh meshes however thin (see
+        :data:`geom3d.params.MIN_ELEMENTS_ACROSS`)."""
+        if domain.kind == "array":
+            self.check_array(domain)
+        self.require_resolved("anode_radius", options, "the anode pillar", per=2)
+        self.require_resolved("cathode_radius", options, "the cathode pillar", per=2)
+        for width, formula, what in self.gaps(domain):
+            self.require_gap(width, formula, options, what)
+
+    def check_array(self, domain: Domain) -> None:
+        """A finite array needs a pillar of each electrode (on both lattices: two sites or more), and
+        its pillars inside the chip (the margin is half a pitch)."""
+        for name in ("anode_radius", "cathode_radius"):
+            if getattr(self, name) >= self.pitch / 2 * (1 - 1e-12):
+                self.fail(name, f"must be < pitch / 2 ({self.pitch / 2e-6:.6g} um) in an array: the outer "
+                                "pillars would cross the chip edge, half a pitch from their axes")
+        electrodes = {e for e, *_ in self.array_sites(domain.nx, domain.ny)[1]}
+        if electrodes != {"anode", "cathode"}:
+            (only,) = electrodes
+            raise ParameterError("array.nx", domain.nx,
+                                 f"an array of nx x ny = {domain.nx} x {domain.ny} {self.lattice}-lattice sites "
+                                 f"holds only one {only} pillar and no counter electrode: use at least 2 sites "
+                                 "(nx: 2 or ny: 2)")
+
+    def gaps(self, domain: Domain) -> list[tuple[float, str, str]]:
+        """Electrolyte gaps between neighbouring pillars, and in an array between the outer pillars and
+        the chip edge: (width in metres, formula, description)."""
+        p, ra, rc = self.pitch, self.anode_radius, self.cathode_radius
+        margin = []
+        if domain.kind == "array":
+            name, r = max((("anode_radius", ra), ("cathode_radius", rc)), key=lambda t: t[1])
+            margin = [(p / 2 - r, f"pitch / 2 - {name}", "the electrolyte between the outer pillars and the "
+                                                         "chip edge")]
+        out = [(p - ra - rc, "pitch - anode_radius - cathode_radius",
+                "the electrolyte between anode and cathode pillars")]
+        if self.lattice == "square":
+            same, text = (p, "pitch") if self.shape == "square" else (p * math.sqrt(2), "sqrt(2) x pitch")
+            out += [(same - 2 * ra, f"{text} - 2 x anode_radius", "the electrolyte between anode pillars"),
+                    (same - 2 * rc, f"{text} - 2 x cathode_radius", "the electrolyte between cathode pillars")]
+        else:
+            out += [(p - 2 * ra, "pitch - 2 x anode_radius", "the electrolyte between anode pillars"),
+                    (p * math.sqrt(3) - 2 * rc, "sqrt(3) x pitch - 2 x cathode_radius",
+                     "the electrolyte between cathode pillars")]
+        return out + margin
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and height (m) of the modelled cell or array: the electrolyte prism, which
+        holds the pillars (see :meth:`Params.box`)."""
+        if domain.kind == "unit_cell":
+            return polygon_area(self.unit_cell()[0]), self.electrolyte_height
+        x0, y0, x1, y1 = self.array_sites(domain.nx, domain.ny)[0]
+        return (x1 - x0) * (y1 - y0), self.electrolyte_height
+
     # --- lattice -----------------------------------------------------------------------------
     def unit_cell(self) -> tuple[list[tuple[float, float]], list[tuple[str, float, float, float]]]:
         """Mirror cell polygon and its pillars (electrode, x, y, fraction), metres."""

@@ -61,6 +61,30 @@ class InterdigitatedPlatesParams(Params):
             self.fail("electrolyte_height", f"must be >= geometry.height ({self.show('height'):g} um): "
                                             "the electrolyte may not be lower than the walls")
 
+    def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        """The interface mesh resolves every wall and every gap (``options["interface_size"]``,
+        metres); the electrolyte over the walls is a flat layer, which gmsh meshes however thin. The
+        array is set by ``n_pairs`` (>= 1 pair: both electrodes), not by ``array.nx``/``ny``."""
+        self.require_resolved("anode_width", options, "the anode wall")
+        self.require_resolved("cathode_width", options, "the cathode wall")
+        self.require_resolved("gap", options, "the electrolyte gap")
+        if domain.kind == "array":
+            self.require_resolved("length", options, "the walls")
+
+    def extent(self, domain: Domain) -> tuple[float, float, float, float]:
+        """Footprint box (x0, y0, x1, y1) of the modelled cell or array, metres."""
+        half = self.period / 2
+        if domain.kind == "unit_cell":
+            return 0.0, 0.0, half, half
+        x_last = self.walls()[-1][1]
+        return -self.anode_width / 2 - half, -half, x_last + self.cathode_width / 2 + half, self.length + half
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and height (m, the electrolyte height) of the modelled cell or array (see
+        :meth:`Params.box`)."""
+        x0, y0, x1, y1 = self.extent(domain)
+        return (x1 - x0) * (y1 - y0), self.electrolyte_height
+
     def walls(self) -> list[tuple[str, float, float]]:
         """Array walls: (electrode, x of the mid-plane, thickness), metres, anode first at x = 0."""
         out = []
@@ -85,17 +109,14 @@ def build(p: InterdigitatedPlatesParams, domain: Domain) -> Geometry:
     s = 1.0 / MODEL_UNIT_M
     h, H = p.height * s, p.electrolyte_height * s
     half = p.period / 2
+    x0, y0, x1, y1 = p.extent(domain)
     if domain.kind == "unit_cell":
-        x0, y0, x1, y1 = 0.0, 0.0, half, half
         walls = [("anode", 0.0, p.anode_width, 0.5), ("cathode", half, p.cathode_width, 0.5)]
         tools = [occ.addBox(0, 0, 0, p.anode_width / 2 * s, half * s, h),
                  occ.addBox((half - p.cathode_width / 2) * s, 0, 0, p.cathode_width / 2 * s, half * s, h)]
         side, mirror = "symmetry", True
     else:
         walls = [(e, x, w, 1.0) for e, x, w in p.walls()]
-        x0 = -p.anode_width / 2 - half
-        x1 = walls[-1][1] + p.cathode_width / 2 + half
-        y0, y1 = -half, p.length + half
         tools = [occ.addBox((x - w / 2) * s, 0, 0, w * s, p.length * s, h) for _, x, w, _ in walls]
         side, mirror = "outer", False
     body = occ.addBox(x0 * s, y0 * s, 0, (x1 - x0) * s, (y1 - y0) * s, H)

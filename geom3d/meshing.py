@@ -21,10 +21,13 @@ from types import MappingProxyType
 import gmsh
 import numpy as np
 
-from .model import ELECTRODES, Geometry, GeometryError
+from .model import ELECTRODES, Geometry, GeometryError, gmsh_errors
 from .params import MODEL_UNIT_M
 
 TET, TRI = 4, 2  # gmsh element type codes
+#: what to change when gmsh fails to mesh without saying why
+MESH_ADVICE = ("try a smaller mesh.interface_size or mesh.size (a feature narrower than about two "
+               "interface elements is the usual cause)")
 
 
 @dataclass(frozen=True)
@@ -112,10 +115,8 @@ def mesh_geometry(geo: Geometry, size_m: float, interface_size_m: float,
     opt("Mesh.Algorithm", 6)
     opt("Mesh.Algorithm3D", algorithm3d)
     _set_size_fields(geo, size, isize)
-    try:
+    with gmsh_errors("gmsh could not mesh the geometry", MESH_ADVICE):
         gmsh.model.mesh.generate(3)
-    except Exception as exc:  # gmsh raises a bare Exception with its last error
-        raise GeometryError(f"gmsh could not mesh the geometry: {exc}") from None
     return read_mesh(geo)
 
 

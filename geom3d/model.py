@@ -34,6 +34,16 @@ class GeometryError(RuntimeError):
     """The geometry kernel could not build or tag the model (a bug or a degenerate input)."""
 
 
+_MESHED = False
+
+
+def meshed_in_this_process() -> bool:
+    """Whether this process has opened a gmsh session. gmsh's OpenMP thread pool does not survive a
+    fork: a process forked after meshing hangs in its next mesh (mb3d.isolate starts its children
+    differently then)."""
+    return _MESHED
+
+
 @contextlib.contextmanager
 def gmsh_session(verbose: bool = False, threads: int = 1) -> Iterator[None]:
     """Initialise gmsh for one model and finalise it afterwards, whatever happens.
@@ -47,6 +57,8 @@ def gmsh_session(verbose: bool = False, threads: int = 1) -> Iterator[None]:
     """
     if gmsh.isInitialized():
         raise GeometryError("a gmsh session is already open in this process; sessions never nest")
+    global _MESHED
+    _MESHED = True
     # interruptible=False: gmsh installs no signal handler, so Ctrl-C reaches Python and worker
     # threads/processes can open sessions too.
     gmsh.initialize(readConfigFiles=False, interruptible=False)
@@ -55,10 +67,72 @@ def gmsh_session(verbose: bool = False, threads: int = 1) -> Iterator[None]:
         gmsh.option.setNumber("General.Verbosity", 5 if verbose else 1)
         gmsh.option.setNumber("General.NumThreads", threads)
         gmsh.option.setNumber("Geometry.OCCParallel", 0)
+        gmsh.logger.start()   # keeps gmsh's errors for gmsh_reason, whatever the terminal shows
         gmsh.model.add("mb3d")
         yield
     finally:
         gmsh.finalize()
+
+
+#: how many of gmsh's last logged errors :func:`gmsh_reason` quotes
+REASON_ERRORS = 2
+
+
+def _gmsh_log() -> tuple[list[str], str]:
+    """gmsh's logged messages (since :func:`gmsh_session` started the logger) and its last error."""
+    if not gmsh.isInitialized():
+        return [], ""
+    try:
+        return list(gmsh.logger.get()), str(gmsh.logger.getLastError() or "")
+    except Exception:  # noqa: BLE001  (the logger itself failed: nothing more to say)
+        return [], ""
+
+
+def gmsh_reason(exc: BaseException | None = None, since: tuple[int, str] = (0, "")) -> str:
+    """One line saying why a gmsh call failed, or "" if gmsh said nothing.
+
+    The exception's text first; if it is empty (gmsh sometimes raises with no message), the last
+    ``Error`` lines gmsh logged after ``since``, then gmsh's last error if it changed since then.
+
+    Parameters
+    ----------
+    exc : BaseException, optional
+        What the gmsh call raised.
+    since : (int, str)
+        Length of the log and last error before the call (:func:`_gmsh_log`), so that older errors
+        are not quoted.
+    """
+    text = " ".join(str(exc or "").split())
+    if text:
+        return text
+    log, last = _gmsh_log()
+    errors = [" ".join(line.split()) for line in log[since[0]:] if line.lstrip().startswith("Error")]
+    if errors:
+        return "; ".join(e.removeprefix("Error:").strip() for e in errors[-REASON_ERRORS:])
+    return " ".join(last.split()) if last != since[1] else ""
+
+
+@contextlib.contextmanager
+def gmsh_errors(what: str, advice: str) -> Iterator[None]:
+    """Turn an exception of the gmsh calls inside into a one-line :class:`GeometryError`.
+
+    gmsh raises a bare ``Exception``; any other exception type passes unchanged.
+
+    Parameters
+    ----------
+    what : str
+        What failed, as the message starts (``gmsh could not mesh the geometry``).
+    advice : str
+        What to change when gmsh gives no reason (``try a smaller mesh.interface_size``).
+    """
+    log, last = _gmsh_log()
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001  (gmsh raises a bare Exception with its last error)
+        if type(exc) is not Exception:   # ours (ParameterError, GeometryError) or a bug: unchanged
+            raise
+        reason = gmsh_reason(exc, (len(log), last))
+        raise GeometryError(f"{what}: {reason}" if reason else f"{what} (gmsh gave no reason): {advice}") from None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ MODEL_UNIT_M = 1e-6
 #: Display units: name -> SI factor (value_SI = value_display * factor).
 UNITS = {"um": 1e-6, "": 1.0}
 
+#: Fewest interface elements across a lateral feature the interface mesh must resolve (a pillar's
+#: diameter, a wall, a line, a gap between features). Measured on a 3 x 2 pillar array under 0.93 um
+#: interface elements: diameters 0.94 and 0.8 um mesh in 2 s, 0.6 um makes HXT fail, 0.26 um makes
+#: gmsh segfault after a minute. Flat or conformal layers (planar films, coated-pillar films, the
+#: electrolyte over pillar tops) are not limited: gmsh meshes them however thin (a 0.2 um film under
+#: 2 um elements meshes).
+MIN_ELEMENTS_ACROSS = 1.0
+
 
 class ParameterError(ValueError):
     """A parameter breaks its rule; the message names the key, the value and the rule.
@@ -41,6 +49,20 @@ class ParameterError(ValueError):
     def __init__(self, key: str, value: Any, rule: str):
         self.key, self.value, self.rule = key, value, rule
         super().__init__(f"{key} = {_fmt(value)}: {rule}")
+
+
+def _times(coef: float) -> str:
+    """``coef`` as the factor of a product in a rule: "" for 1, "1/2 x " for 0.5, "1.5 x " else."""
+    if coef == 1:
+        return ""
+    if (1 / coef).is_integer():
+        return f"1/{1 / coef:g} x "
+    return f"{coef:g} x "
+
+
+def _over(formula: str, count: float) -> str:
+    """A width divided by the number of elements across it, as a rule writes it."""
+    return formula if count == 1 else f"({formula}) / {count:g}"
 
 
 def _fmt(value: Any) -> str:
@@ -170,6 +192,69 @@ class Params:
     def check_build(self, domain: "Domain", options: dict[str, float]) -> None:
         """Rules that depend on the modelled domain or on the build options (e.g.
         ``thin_layer_limit``, metres); raise :class:`ParameterError`."""
+
+    def box(self, domain: "Domain") -> tuple[float, float]:
+        """Size of the modelled domain from the parameters alone (no gmsh), to estimate the work.
+
+        Parameters
+        ----------
+        domain : Domain
+
+        Returns
+        -------
+        footprint_m2 : float
+            Area of the footprint outline of the model (the unit cell polygon, or the array box with
+            its margins), m^2.
+        height_m : float
+            Height of the meshed model, m, such that ``footprint_m2 * height_m`` is its meshed
+            volume (exactly for a model that fills its prism; for one that leaves parts of the prism
+            unmeshed, such as grid lines buried in a substrate, the mean height of what is meshed).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define box()")
+
+    def require_resolved(self, name: str, options: dict[str, float], what: str, per: float = 1.0) -> None:
+        """Refuse field ``name`` if the feature it sizes is narrower than the interface elements.
+
+        Parameters
+        ----------
+        name : str
+            A length field; the feature is ``per`` x its value wide (``per = 2`` for a radius).
+        options : dict
+            Build options; ``interface_size`` in metres (no rule without it).
+        what : str
+            The feature in words (``the anode pillar``).
+        per : float
+            Feature width per unit of the field.
+        """
+        isize = options.get("interface_size")
+        if not isize:
+            return
+        coef = MIN_ELEMENTS_ACROSS / per
+        if getattr(self, name) < coef * isize * (1 - 1e-9):
+            self.fail(name, f"must be >= {_times(coef)}mesh.interface_size ({coef * isize / 1e-6:.6g} um) "
+                            f"for the mesh to resolve {what}; refine mesh.interface_size or enlarge {what}")
+
+    def require_gap(self, width: float, formula: str, options: dict[str, float], what: str) -> None:
+        """Refuse an interface element size larger than a derived width (a gap between features).
+
+        Parameters
+        ----------
+        width : float
+            The width, metres.
+        formula : str
+            How it follows from the geometry (``pitch - anode_radius - cathode_radius``).
+        options : dict
+            Build options; ``interface_size`` in metres (no rule without it).
+        what : str
+            The feature in words (``the electrolyte gap between anode and cathode pillars``).
+        """
+        isize = options.get("interface_size")
+        if not isize or width >= MIN_ELEMENTS_ACROSS * isize * (1 - 1e-9):
+            return
+        raise ParameterError("mesh.interface_size", isize / 1e-6,
+                             f"must be <= {_over(formula, MIN_ELEMENTS_ACROSS)} = "
+                             f"{width / MIN_ELEMENTS_ACROSS / 1e-6:.6g} um "
+                             f"for the mesh to resolve {what}; refine mesh.interface_size or widen it")
 
     def show(self, name: str) -> Any:
         """Value of field ``name`` in its display unit (um for lengths)."""

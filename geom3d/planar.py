@@ -28,6 +28,10 @@ class PlanarParams(Params):
     electrolyte_thickness: float = length(1.0, "electrolyte film thickness")
     anode_thickness: float = length(1.0, "anode film thickness")
 
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and height (m) of the stack (see :meth:`Params.box`)."""
+        return self.width ** 2, self.cathode_thickness + self.electrolyte_thickness + self.anode_thickness
+
 
 def build(p: PlanarParams, domain: Domain) -> Geometry:
     """Draw and tag the planar stack in the open gmsh session.

@@ -9,11 +9,16 @@ itself: its ``build(params, domain, size, interface_size)`` returns the mesh and
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
+from .model import gmsh_errors
 from .params import Params
+
+#: what to change when OpenCASCADE fails to build a model without saying why
+BUILD_ADVICE = "check the geometry for faces that nearly touch (gaps or overlaps far below a micrometre)"
 
 _MODULES = ("planar", "interdigitated_pillars", "coated_pillars", "interdigitated_plates",
             "trenched_silicon", "sponge", "transparent_mesh", "coaxial")
@@ -32,6 +37,10 @@ class Architecture:
     options: tuple[str, ...] = ()
     implicit: bool = False
 
+    def __reduce__(self) -> tuple:
+        """Pickled by name (a child process looks it up in its own registry)."""
+        return get, (self.name,)
+
     @property
     def doc(self) -> str:
         """The module docstring: the geometry, its unit cell and its boundaries."""
@@ -47,9 +56,21 @@ def _load() -> dict[str, Architecture]:
                       and v.__module__ == mod.__name__)
         domains = getattr(mod, "DOMAINS", ("unit_cell", "array"))
         options = getattr(mod, "BUILD_OPTIONS", ())
-        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, mod.build, domains, mod.__name__, options,
-                                     bool(getattr(mod, "IMPLICIT", False)))
+        implicit = bool(getattr(mod, "IMPLICIT", False))
+        build = mod.build if implicit else _guarded(mod.build, mod.NAME)
+        out[mod.NAME] = Architecture(mod.NAME, mod.SUMMARY, params, build, domains, mod.__name__, options,
+                                     implicit)
     return out
+
+
+def _guarded(build: Callable, name: str) -> Callable:
+    """``build`` with a failure of a gmsh/OpenCASCADE call turned into a one-line GeometryError
+    (see :func:`geom3d.model.gmsh_errors`)."""
+    @functools.wraps(build)
+    def guarded(*args, **kwargs):
+        with gmsh_errors(f"gmsh could not build the {name} geometry", BUILD_ADVICE):
+            return build(*args, **kwargs)
+    return guarded
 
 
 ARCHITECTURES: dict[str, Architecture] = _load()

@@ -109,6 +109,11 @@ class SpongeParams(Params):
             self.fail("electrolyte_thickness", f"film closes the pores: electrolyte_thickness must be < "
                                                f"{which} / 4 = {scale / 4 / 1e-6:.6g} um")
 
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2, width^2) and height (m, the anode collector plane) of the periodic block
+        (see :meth:`Params.box`)."""
+        return self.width ** 2, self.height
+
     def check_build(self, domain: Domain, options: dict[str, float]) -> None:
         isize = options.get("interface_size")
         if isize is not None and isize > 0.5 * self.electrolyte_thickness * (1 + 1e-9):

@@ -17,6 +17,12 @@ solids onto the substrate plane, computed face by face from the OpenCASCADE mode
 The open area is the footprint outline minus the shadow; ``transparency_fraction`` = open area /
 footprint area x transmittance.
 
+Robustness. The polygon overlays run in floating point (exact to round-off). One that GEOS cannot
+node (mirror images or neighbouring faces whose shared vertices differ by round-off: a
+TopologyException) is redone on operands made valid and snap-rounded to a grid of 1e-9 of their
+extent, which moves the area by ~1e-9 relative. A failure left is a one-line :class:`GeometryError`
+``transparency: ...``.
+
 Feature size. An opaque feature is a connected component of the shadow; its width is the largest
 diameter of a disk inside it that is tangent to its outline, found by testing points of the outline
 (a grid of lines of width w gives w, a round pillar its diameter, a square pillar its side, a wall its
@@ -29,7 +35,9 @@ tan(1') no opaque feature of the design is resolved any more.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,16 +45,19 @@ import gmsh
 import numpy as np
 import shapely
 import shapely.affinity
+from shapely.errors import ShapelyError
 from shapely.geometry import LineString, MultiLineString, Polygon, box
-from shapely.ops import polygonize, unary_union
+from shapely.ops import polygonize
 
 from .meshing import TRI
-from .model import Geometry, surfaces_of
+from .model import Geometry, GeometryError, surfaces_of
 from .params import MODEL_UNIT_M
 
 TRANSPARENT_REGIONS = ("electrolyte",)
 ARCMINUTE_RAD = math.pi / (180 * 60)
 CURVE_SAMPLES = 4096
+#: Grid of the snap-rounding retry of a failed polygon overlay, relative to the extent of its operands.
+SNAP_GRID_REL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,46 @@ class Transparency:
     invisible_at_distance_m: float | None
     outline: Any = None
     shadow: Any = None
+
+
+def _grid(*geoms) -> float:
+    """Snap-rounding grid for an overlay of ``geoms``: ``SNAP_GRID_REL`` x their largest extent
+    (model units, um), never below 1e-12."""
+    x0, y0, x1, y1 = shapely.total_bounds(np.array(geoms, dtype=object).ravel())
+    extent = max(x1 - x0, y1 - y0) if np.isfinite(x0) else 0.0
+    return max(SNAP_GRID_REL * extent, 1e-12)
+
+
+def _union(geoms):
+    """Union of a shapely geometry or a sequence of them, robust to nearly coincident vertices.
+
+    The floating-point overlay runs first (exact to round-off). Polygons reflected across mirror
+    edges or projected from neighbouring faces can share vertices that differ by round-off, and GEOS
+    then raises a TopologyException ("found non-noded intersection"); the union is redone with snap
+    rounding on a grid of ``SNAP_GRID_REL`` x the extent (1e-8 um on a 10 um cell: vertices move by
+    less than that, the area by less than perimeter x grid, i.e. ~1e-9 relative).
+    """
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        grid = _grid(geoms)
+        return shapely.union_all(_snap(geoms, grid), grid_size=grid)
+
+
+def _snap(geoms, grid: float):
+    """Geometries made valid and rounded to ``grid`` (a reflected polygon whose boundary passes
+    within round-off of itself comes out self-intersecting; its polygonal structure is kept)."""
+    valid = shapely.make_valid(np.array(geoms, dtype=object), method="structure", keep_collapsed=False)
+    return shapely.set_precision(valid, grid)
+
+
+def _intersection(a, b):
+    """``a`` intersected with ``b``, with the snap-rounding retry of :func:`_union`."""
+    try:
+        return shapely.intersection(a, b)
+    except shapely.errors.GEOSException:
+        grid = _grid(a, b)
+        return shapely.intersection(_snap(a, grid), _snap(b, grid), grid_size=grid)
 
 
 def _face_kind(face: int) -> str:
@@ -120,11 +171,11 @@ def _horizontal_face_polygon(face: int):
         z = xyz[0, 2]
         segs.append(LineString(xyz[:, :2]))
     pieces = []
-    for poly in polygonize(unary_union(MultiLineString(segs))):
+    for poly in polygonize(_union(MultiLineString(segs))):
         q = poly.representative_point()
         if gmsh.model.isInside(2, face, [q.x, q.y, z]):
             pieces.append(poly)
-    return unary_union(pieces)
+    return _union(pieces)
 
 
 def _mesh_face_polygon(face: int, index: dict[int, int] | None = None):
@@ -142,7 +193,7 @@ def _mesh_face_polygon(face: int, index: dict[int, int] | None = None):
     p = p[area > 1e-14 * max(area.max(), 1e-300)]
     edge = float(np.median(np.hypot(*(p[:, 1] - p[:, 0]).T))) if len(p) else 0.0
     # close the pinholes round-off leaves between projected triangles
-    return _close(unary_union(shapely.polygons(p)), 1e-6 * edge), edge
+    return _close(_union(shapely.polygons(p)), 1e-6 * edge), edge
 
 
 def shadow(geo: Geometry):
@@ -166,7 +217,7 @@ def shadow(geo: Geometry):
             faces |= surfaces_of(v)
     kinds = {f: _face_kind(f) for f in sorted(faces)}
     parts = [_horizontal_face_polygon(f) for f, k in kinds.items() if k == "horizontal"]
-    cover = unary_union(parts)
+    cover = _union(parts)
     rough = 0.0
     for f, k in kinds.items():
         if k != "other":
@@ -175,7 +226,7 @@ def shadow(geo: Geometry):
         if cover.buffer(1e-9 * max(x1 - x0, y1 - y0, 1.0)).contains(box(x0, y0, x1, y1)):
             continue
         poly, edge = _mesh_face_polygon(f)
-        cover = unary_union([cover, poly])
+        cover = _union([cover, poly])
         rough = max(rough, 0.1 * edge)
     return cover, rough
 
@@ -212,14 +263,17 @@ def _unfold(outline: Polygon, mirror: tuple[bool, ...], shade, depth: int = 6):
                 nxt.append((img_cell, img_sh, img_pts))
         frontier = nxt
     # close the seams the round-off of the reflections leaves between neighbouring images
-    return _close(unary_union([_polygons(sh) for _, sh in cells]), 1e-6 * math.sqrt(outline.area))
+    return _close(_union([_polygons(sh) for _, sh in cells]), 1e-6 * math.sqrt(outline.area))
 
 
 def _close(geom, delta: float):
     """Morphological closing by ``delta`` with mitre joins: seals seams and pinholes narrower than
     2 delta and keeps corners sharp. Falls back to the input if GEOS returns something else."""
-    with np.errstate(invalid="ignore"):  # GEOS flags near-collinear mitre joins; the result is checked
-        closed = geom.buffer(delta, join_style="mitre").buffer(-delta, join_style="mitre")
+    try:
+        with np.errstate(invalid="ignore"):  # GEOS flags near-collinear mitre joins; the result is checked
+            closed = geom.buffer(delta, join_style="mitre").buffer(-delta, join_style="mitre")
+    except shapely.errors.GEOSException:
+        return _polygons(geom)
     if not closed.is_valid or abs(closed.area - geom.area) > 1e-6 * geom.area:
         return _polygons(geom)
     return _polygons(closed)
@@ -228,7 +282,7 @@ def _close(geom, delta: float):
 def _polygons(geom):
     """Only the polygons of a shapely geometry (drop the points and lines boolean ops may leave)."""
     polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
-    return unary_union(polys) if polys else Polygon()
+    return _union(polys) if polys else Polygon()
 
 
 def _segments(geom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -334,6 +388,8 @@ def _widths(outline: Polygon, unfolded, rough: float = 0.0, max_queries: int = 2
 def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
     """Transparency fraction and opaque feature sizes of the model in the open gmsh session.
 
+    A failure of the polygon kernel becomes a one-line :class:`GeometryError` (``transparency: ...``).
+
     Parameters
     ----------
     geo : Geometry
@@ -350,9 +406,27 @@ def transparency(geo: Geometry, transmittance: float = 1.0) -> Transparency:
     s = MODEL_UNIT_M
     outline = Polygon([(x / s, y / s) for x, y in geo.outline_m])
     if not outline.is_valid or outline.area <= 0:
-        raise ValueError("the footprint outline is not a valid polygon")
+        raise GeometryError("transparency: the footprint outline is not a valid polygon")
+    with _stage("transparency"):
+        return _transparency(geo, outline, transmittance)
+
+
+@contextlib.contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Turn an exception of shapely/GEOS into a one-line :class:`GeometryError` naming the stage."""
+    try:
+        yield
+    except ShapelyError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise GeometryError(f"{name}: the polygon kernel (GEOS) failed on the projected shadow: "
+                            f"{reason}") from None
+
+
+def _transparency(geo: Geometry, outline: Polygon, transmittance: float) -> Transparency:
+    """Body of :func:`transparency`; ``outline`` is the footprint polygon in model units (um)."""
+    s = MODEL_UNIT_M
     cover, rough = shadow(geo)
-    shade = _polygons(cover.intersection(outline))
+    shade = _polygons(_intersection(cover, outline))
     open_area = outline.area - shade.area
     if open_area < 1e-12 * outline.area:  # round-off of the polygon union
         open_area = 0.0
@@ -384,7 +458,19 @@ def mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray
     outline_m : sequence of (x, y)
         Footprint polygon, metres.
     transmittance : float
+
+    Returns
+    -------
+    Transparency
+        Areas in SI units; a failure of the polygon kernel is a one-line :class:`GeometryError`.
     """
+    with _stage("transparency"):
+        return _mesh_transparency(points_m, tets, opaque, outline_m, transmittance)
+
+
+def _mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray,
+                       outline_m, transmittance: float) -> Transparency:
+    """Body of :func:`mesh_transparency`."""
     from .levelset import faces  # noqa: PLC0415
 
     s = MODEL_UNIT_M
@@ -398,12 +484,12 @@ def mesh_transparency(points_m: np.ndarray, tets: np.ndarray, opaque: np.ndarray
     n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
     nz = np.abs(n[:, 2]) / np.maximum(np.linalg.norm(n, axis=1), 1e-300)
     flat = nz > 1 - 1e-9
-    cover = _close(unary_union(shapely.polygons(p[flat][:, :, :2])), 1e-9 * math.sqrt(outline.area))
+    cover = _close(_union(shapely.polygons(p[flat][:, :, :2])), 1e-9 * math.sqrt(outline.area))
     if not cover.buffer(1e-9 * math.sqrt(outline.area)).contains(outline):
         sloped = (nz > 1e-9) & ~flat
         if sloped.any():
-            cover = unary_union([cover, unary_union(shapely.polygons(p[sloped][:, :, :2]))])
-    shade = _polygons(cover.intersection(outline))
+            cover = _union([cover, _union(shapely.polygons(p[sloped][:, :, :2]))])
+    shade = _polygons(_intersection(cover, outline))
     open_area = outline.area - shade.area
     if open_area < 1e-9 * outline.area:
         open_area = 0.0

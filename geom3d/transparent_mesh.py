@@ -67,8 +67,53 @@ class TransparentMeshParams(Params):
                                     "(an offset d and pitch - d are mirror images)")
 
     def check_build(self, domain: Domain, options: dict[str, float]) -> None:
+        """The unit cell takes offsets 0 or pitch/2; the interface mesh resolves the lines and the
+        openings between them (``options["interface_size"]``, metres). The electrolyte slab and the
+        line heights are layers, which gmsh meshes however thin."""
         if domain.kind == "unit_cell":
             self.cell_offset()
+        self.require_resolved("line_width", options, "the grid lines")
+        self.require_gap(self.pitch - self.line_width, "pitch - line_width", options,
+                         "the openings between the lines")
+
+    def extent(self, domain: Domain) -> tuple[float, float, float, float]:
+        """Footprint box (x0, y0, x1, y1) of the modelled cell or array, metres."""
+        p = self.pitch
+        if domain.kind == "unit_cell":
+            return 0.0, 0.0, p / 2, p / 2
+        return -p / 2, -p / 2, domain.nx * p + p / 2, domain.ny * p + p / 2
+
+    def grid_centres(self, domain: Domain, electrode: str) -> tuple[list[float], list[float]]:
+        """Centre coordinates of one grid's lines: x of the lines along y, y of the lines along x,
+        metres (the unit cell's lines at 0 or pitch/2)."""
+        p = self.pitch
+        if domain.kind == "unit_cell":
+            ox, oy = self.cell_offset() if electrode == "anode" else (False, False)
+            return [p / 2 if ox else 0.0], [p / 2 if oy else 0.0]
+        dx, dy = self.offset if electrode == "anode" else (0.0, 0.0)
+        return [i * p + dx for i in range(domain.nx + 1)], [j * p + dy for j in range(domain.ny + 1)]
+
+    def grid_area(self, domain: Domain, electrode: str) -> float:
+        """Area covered by one grid's lines (clipped to the footprint box), m^2."""
+        x0, y0, x1, y1 = self.extent(domain)
+        cx, cy = self.grid_centres(domain, electrode)
+        w = self.line_width
+
+        def covered(centres: list[float], lo: float, hi: float) -> float:
+            return sum(max(0.0, min(c + w / 2, hi) - max(c - w / 2, lo)) for c in centres)
+
+        wx, wy = covered(cx, x0, x1), covered(cy, y0, y1)
+        return wx * (y1 - y0) + wy * (x1 - x0) - wx * wy
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and mean meshed height (m) of the modelled cell or array: the electrolyte
+        slab plus the lines buried in the two substrates (the substrates are not meshed; see
+        :meth:`Params.box`)."""
+        x0, y0, x1, y1 = self.extent(domain)
+        area = (x1 - x0) * (y1 - y0)
+        lines = (self.cathode_thickness * self.grid_area(domain, "cathode")
+                 + self.anode_thickness * self.grid_area(domain, "anode"))
+        return area, self.electrolyte_thickness + lines / area
 
     def cell_offset(self) -> tuple[bool, bool]:
         """For the unit cell: whether the anode lines sit at p/2 (True) or at 0 (False), per axis."""
@@ -102,21 +147,13 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
     tc, te, ta = p.cathode_thickness * s, p.electrolyte_thickness * s, p.anode_thickness * s
     # lines: (electrode, axis the line runs along, centre coordinate across, z0, dz, fraction)
     lines: list[tuple[str, str, float, float, float, float]] = []
-    if domain.kind == "unit_cell":
-        x0, y0, x1, y1 = 0.0, 0.0, pitch / 2, pitch / 2
-        ox, oy = p.cell_offset()
-        for electrode, (sx, sy), z0, dz in (("cathode", (False, False), -tc, tc),
-                                            ("anode", (ox, oy), te, ta)):
-            lines.append((electrode, "y", pitch / 2 if sx else 0.0, z0, dz, 0.5 / 4))
-            lines.append((electrode, "x", pitch / 2 if sy else 0.0, z0, dz, 0.5 / 4))
-        side, mirror = "symmetry", True
-    else:
-        nx, ny = domain.nx, domain.ny
-        x0, y0, x1, y1 = -pitch / 2, -pitch / 2, nx * pitch + pitch / 2, ny * pitch + pitch / 2
-        for electrode, (dx, dy), z0, dz in (("cathode", (0.0, 0.0), -tc, tc), ("anode", p.offset, te, ta)):
-            lines += [(electrode, "y", i * pitch + dx, z0, dz, 1.0) for i in range(nx + 1)]
-            lines += [(electrode, "x", j * pitch + dy, z0, dz, 1.0) for j in range(ny + 1)]
-        side, mirror = "outer", False
+    x0, y0, x1, y1 = p.extent(domain)
+    frac = 0.5 / 4 if domain.kind == "unit_cell" else 1.0
+    for electrode, z0, dz in (("cathode", -tc, tc), ("anode", te, ta)):
+        along_y, along_x = p.grid_centres(domain, electrode)
+        lines += [(electrode, "y", c, z0, dz, frac) for c in along_y]
+        lines += [(electrode, "x", c, z0, dz, frac) for c in along_x]
+    side, mirror = ("symmetry", True) if domain.kind == "unit_cell" else ("outer", False)
     tools = []
     for electrode, along, c, z0, dz, _ in lines:
         lo, hi = c - w / 2, c + w / 2

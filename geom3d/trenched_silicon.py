@@ -130,6 +130,64 @@ class TrenchedSiliconParams(Params):
                                  "domain and cannot be collapsed: set mesh.thin_layer_limit below it")
         if domain.kind == "array" and self.feature == "trench" and domain.ny != 1:
                 raise ParameterError("array.ny", domain.ny, "trenches run along y: use ny: 1 (nx trenches)")
+        self.check_resolved(options)
+
+    def check_resolved(self, options: dict[str, float]) -> None:
+        """The interface mesh resolves the silicon between the etches and the space the stack leaves
+        in them (``options["interface_size"]``, metres). The films are conformal layers, which gmsh
+        meshes however thin (``mesh.thin_layer_limit`` decides which are meshed)."""
+        plural = "trenches" if self.feature == "trench" else "pores"
+        self.require_gap(self.pitch - self.width, "pitch - width", options, f"the silicon between the {plural}")
+        if self.depth > 0:
+            self.require_gap(self.width - 2 * self.total_thickness, "width - 2 x the stack thickness",
+                             options, f"the space the stack leaves in the {plural}")
+
+    def outline(self, domain: Domain) -> list[tuple[float, float]]:
+        """Footprint polygon of the modelled cell or array, metres (trench or pore centred on x = 0)."""
+        p = self.pitch
+        if domain.kind == "unit_cell":
+            if self.feature == "trench":
+                return [(0.0, 0.0), (p / 2, 0.0), (p / 2, p / 2), (0.0, p / 2)]
+            return [(0.0, 0.0), (p / 2, 0.0), (p / 2, p / 2)]
+        x0, x1 = -p / 2, (domain.nx - 0.5) * p
+        y0, y1 = (0.0, p / 2) if self.feature == "trench" else (-p / 2, (domain.ny - 0.5) * p)
+        return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+    def void_volume(self, domain: Domain) -> float:
+        """Volume of the unfilled trench or pore space (``fill: void``; 0 with ``fill: collector``)
+        in the modelled domain, m^3: the points farther than the stack thickness T from the silicon,
+        below z = T (exact: walls at a - T, bottom at -depth + T, quarter-circle rims of radius T)."""
+        a, D, T, p = self.width / 2, self.depth, self.total_thickness, self.pitch
+        if self.fill != "void" or D == 0:
+            return 0.0
+        zb = T - D                           # bottom of the void
+
+        def prim(z: float, k: int) -> float:
+            """Antiderivative of (a - sqrt(T^2 - z^2))^k (k = 1 trench half-width, 2 pore radius^2)."""
+            root = math.sqrt(max(T * T - z * z, 0.0))
+            circ = (z * root + T * T * math.asin(min(z / T, 1.0))) / 2      # integral of sqrt(T^2 - z^2)
+            if k == 1:
+                return a * z - circ
+            return a * a * z - 2 * a * circ + T * T * z - z ** 3 / 3
+
+        k = 1 if self.feature == "trench" else 2
+        lo = max(zb, 0.0)
+        section = (a - T) ** k * max(-zb, 0.0) + prim(T, k) - prim(lo, k)   # half-width x z, or radius^2 x z
+        if self.feature == "trench":      # both halves, over the modelled length p / 2
+            per = 2 * section * p / 2
+            count = 0.5 if domain.kind == "unit_cell" else domain.nx
+        else:
+            per = math.pi * section
+            count = 1 / 8 if domain.kind == "unit_cell" else domain.nx * domain.ny
+        return per * count
+
+    def box(self, domain: Domain) -> tuple[float, float]:
+        """Footprint (m^2) and mean meshed height (m) of the modelled cell or array: the silicon
+        ``SILICON_BELOW_M`` under the deepest etch up to the top of the stack, minus the unfilled
+        trench space of ``fill: void`` (see :meth:`Params.box`)."""
+        area = polygon_area(self.outline(domain))
+        height = SILICON_BELOW_M + self.depth + self.total_thickness
+        return area, height - self.void_volume(domain) / area
 
     @property
     def total_thickness(self) -> float:
@@ -247,27 +305,22 @@ def build(p: TrenchedSiliconParams, domain: Domain, thin_layer_limit: float = 0.
     zbot = -D - SILICON_BELOW_M * s
     names, starts, aliases, collapsed = p.regions_and_offsets(thin_layer_limit)
 
+    outline = [(x * s, y * s) for x, y in p.outline(domain)]
     if domain.kind == "unit_cell":
         if p.feature == "trench":
-            outline = [(0.0, 0.0), (pitch / 2, 0.0), (pitch / 2, pitch / 2), (0.0, pitch / 2)]
             centres = [(0.0, pitch / 4)]
             frac = 0.25          # of a p x p piece of trench
         else:
-            outline = [(0.0, 0.0), (pitch / 2, 0.0), (pitch / 2, pitch / 2)]
             centres = [(0.0, 0.0)]
             frac = 1 / 8
         mirror: list[bool] | bool = True
     else:
         if p.feature == "trench":
             centres = [(i * pitch, pitch / 4) for i in range(domain.nx)]
-            x0, x1, y0, y1 = -pitch / 2, (domain.nx - 0.5) * pitch, 0.0, pitch / 2
             mirror = [True, False, True, False]
         else:
             centres = [(i * pitch, j * pitch) for j in range(domain.ny) for i in range(domain.nx)]
-            x0, x1 = -pitch / 2, (domain.nx - 0.5) * pitch
-            y0, y1 = -pitch / 2, (domain.ny - 0.5) * pitch
             mirror = False
-        outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         frac = 1.0
     ys = [q[1] for q in outline]
     ylo, yhi = min(ys), max(ys)
