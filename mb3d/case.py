@@ -16,11 +16,12 @@ import dataclasses
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from geom3d import Domain, ParameterError, registry
 from geom3d.params import Layer
@@ -32,19 +33,43 @@ class CaseError(ValueError):
     """Bad input: one line naming the key, the value and the rule (the CLI exits with code 2)."""
 
 
-def _quantity(unit: str, *, positive: bool = False, nonzero: bool = False):
-    """A float read in ``unit`` (bare number) or from a string with any unit of that dimension."""
+@dataclass(frozen=True)
+class Range:
+    """The valid range of a quantity key, in the unit the case format names.
+
+    ``low_open`` excludes the lower bound; ``nonzero`` means 0 < |x| <= high (a signed value).
+    """
+
+    unit: str
+    low: float
+    high: float
+    low_open: bool = False
+    nonzero: bool = False
+
+    def contains(self, x: float) -> bool:
+        if self.nonzero:
+            return 0 < abs(x) <= self.high
+        return (x > self.low if self.low_open else x >= self.low) and x <= self.high
+
+    def rule(self) -> str:
+        if self.nonzero:
+            return f"nonzero and within +-{self.high:g} {self.unit}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}] {self.unit}"
+
+
+def _quantity(valid: Range):
+    """A float read in ``valid.unit`` (bare number) or from a string with any unit of that dimension,
+    checked against ``valid``."""
 
     def convert(value: Any) -> float:
         try:
-            si = to_si(value, unit, "")
+            si = to_si(value, valid.unit, "")
         except QuantityError as exc:
             raise ValueError(exc.rule) from None
-        if positive and not si > 0:
-            raise ValueError("must be > 0")
-        if nonzero and si == 0:
-            raise ValueError("must not be 0")
-        return _round(from_si(si, unit))
+        x = from_si(si, valid.unit)
+        if not valid.contains(x):
+            raise ValueError(f"must be {valid.rule()}")
+        return _round(x)
 
     return BeforeValidator(convert)
 
@@ -64,10 +89,26 @@ def _round_all(v: Any) -> Any:
     return v
 
 
-Length = Annotated[float, _quantity("um", positive=True)]
-Voltage = Annotated[float, _quantity("V", nonzero=True)]
-CurrentDensity = Annotated[float, _quantity("mA/cm2", positive=True)]
-Temperature = Annotated[float, _quantity("degC")]
+#: lengths a case may give (um): from a nanometre to ten centimetres
+LENGTHS = Range("um", 1e-3, 1e5)
+VOLTAGES = Range("V", -100.0, 100.0, nonzero=True)
+CURRENT_DENSITIES = Range("mA/cm2", 0.0, 1e4, low_open=True)
+#: operating temperatures (degC): Arrhenius laws are not extrapolated further
+TEMPERATURES = Range("degC", -100.0, 500.0)
+Length = Annotated[float, LENGTHS, _quantity(LENGTHS)]
+Voltage = Annotated[float, VOLTAGES, _quantity(VOLTAGES)]
+CurrentDensity = Annotated[float, CURRENT_DENSITIES, _quantity(CURRENT_DENSITIES)]
+Temperature = Annotated[float, TEMPERATURES, _quantity(TEMPERATURES)]
+#: a folder name: no separators, not hidden, not ``.`` or ``..``
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def plain_name(value: Any) -> Any:
+    """Check that ``value`` can be used as a folder name (``out/<name>/``)."""
+    if isinstance(value, str) and not NAME_PATTERN.fullmatch(value):
+        raise ValueError("must be a plain folder name: letters, digits, '_', '-', '.' and '+', not "
+                         "starting with '.', '-' or '+'")
+    return value
 
 
 class _Strict(BaseModel):
@@ -77,20 +118,25 @@ class _Strict(BaseModel):
 class ArraySpec(_Strict):
     """``array:`` block (only with ``domain: array``)."""
 
-    nx: int = Field(4, ge=1, le=200, strict=True)
-    ny: int = Field(4, ge=1, le=200, strict=True)
+    nx: int = Field(4, ge=1, le=200, strict=True, description="repeat units along x")
+    ny: int = Field(4, ge=1, le=200, strict=True, description="repeat units along y")
 
 
 class PhysicsSpec(_Strict):
     """``physics:`` block."""
 
-    model: Literal["primary", "secondary"] = "primary"
-    voltage: Voltage | None = None
-    current_density: CurrentDensity | None = None
-    temperature: Temperature = 25.0
-    cell_voltage: Voltage | None = None
-    kinetics: Literal["butler_volmer", "linear"] | None = None
-    electrode_conduction: bool | None = None
+    model: Literal["primary", "secondary"] = Field("primary", description="current distribution model")
+    voltage: Voltage | None = Field(None, description="primary: potential difference between the electrode "
+                                                      "surfaces (default 0.1 V)")
+    current_density: CurrentDensity | None = Field(None, description="secondary: discharge current per "
+                                                                     "footprint (default 0.1 mA/cm2)")
+    temperature: Temperature = Field(25.0, description="conductivities follow their Arrhenius laws")
+    cell_voltage: Voltage | None = Field(None, description="secondary, instead of current_density: "
+                                                           "potentiostatic, between 0 and the OCV")
+    kinetics: Literal["butler_volmer", "linear"] | None = Field(None, description="secondary: interface "
+                                                                                  "kinetics (default butler_volmer)")
+    electrode_conduction: bool | None = Field(None, description="secondary: solve the electronic potential "
+                                                                "in the electrodes (default false)")
 
     @property
     def temperature_K(self) -> float:
@@ -98,13 +144,21 @@ class PhysicsSpec(_Strict):
         return self.temperature + 273.15
 
 
+#: default ``mesh.max_elements``: about what this 24 GB, 2-core machine solves in a few minutes (a
+#: P1 problem of 1 M DOFs is ~6 M tetrahedra and 3 GB; P2 has ~8x the DOFs of P1 on one mesh)
+MAX_ELEMENTS = 3_000_000
+
+
 class MeshSpec(_Strict):
     """``mesh:`` block."""
 
-    size: Length = 2.0
-    interface_size: Length | None = None
-    order: Literal[1, 2] = 1
-    thin_layer_limit: Length = 0.1
+    size: Length = Field(2.0, description="target element size in the bulk")
+    interface_size: Length | None = Field(None, description="element size on the electrode interfaces, <= "
+                                                            "size (default size / 4)")
+    order: Literal[1, 2] = Field(1, description="Lagrange element order")
+    thin_layer_limit: Length = Field(0.1, description="films thinner than this are collapsed to surfaces")
+    max_elements: int = Field(MAX_ELEMENTS, ge=1000, le=10**8, strict=True,
+                              description="refuse a case whose estimated tetrahedron count is larger")
 
 
 MaterialSpec = str | dict[str, Any]
@@ -129,7 +183,7 @@ class Expectation(_Strict):
 class CaseModel(_Strict):
     """The structure of a case file (the geometry is checked by the architecture)."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Annotated[str, AfterValidator(plain_name)] = Field(min_length=1, max_length=120)
     architecture: str
     domain: Literal["unit_cell", "array"] = "unit_cell"
     array: ArraySpec | None = None
@@ -172,8 +226,7 @@ class Case:
 
     @property
     def interface_size_um(self) -> float:
-        m = self.model.mesh
-        return m.interface_size if m.interface_size is not None else _round(m.size / 4)
+        return hi_um(self.model)
 
     def normalized(self) -> dict[str, Any]:
         """The case with defaults filled in and quantities in the format's units (no ``expected``)."""
@@ -203,22 +256,91 @@ class Case:
 
 
 # ------------------------------------------------------------------------------------------------
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a case (or study) file into a mapping; errors are :class:`CaseError`."""
-    p = Path(path)
+#: a case or study file is a few kB of YAML; anything larger is refused before parsing
+MAX_FILE_BYTES = 256 * 1024
+#: nesting of mappings and lists (a case file needs 4)
+MAX_DEPTH = 32
+#: scalars, mappings and lists after expanding aliases (an "alias bomb" expands exponentially)
+MAX_NODES = 100_000
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses nesting deeper than :data:`MAX_DEPTH` while composing
+    (the pure-Python composer recurses once per level: thousands of levels overflow the stack)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _read_text(path: str | Path) -> str:
+    """The file's text: at most :data:`MAX_FILE_BYTES`, UTF-8 (a BOM is allowed)."""
     try:
-        text = p.read_text()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise CaseError(f"{path}: cannot read the file ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CaseError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; a case or study file is a few "
+                        "kB of YAML")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CaseError(f"{path}: the file is UTF-16; save it as UTF-8")
     try:
-        raw = yaml.safe_load(text)
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise CaseError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the "
+                        "file as UTF-8") from None
+
+
+def _count_nodes(obj: Any, path: str | Path) -> None:
+    """Refuse a document with more than :data:`MAX_NODES` values once aliases are expanded."""
+    stack, n = [obj], 0
+    while stack:
+        item = stack.pop()
+        n += 1
+        if n > MAX_NODES:
+            raise CaseError(f"{path}: more than {MAX_NODES} values once YAML aliases are expanded; "
+                            "a case file is a few dozen keys")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a case (or study) file into a mapping; errors are :class:`CaseError`.
+
+    The file is bounded before it is parsed: at most :data:`MAX_FILE_BYTES` of UTF-8 text, nesting at
+    most :data:`MAX_DEPTH` deep and :data:`MAX_NODES` values with aliases expanded.
+    """
+    text = _read_text(path)
+    try:
+        raw = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _TooDeep as exc:
+        raise CaseError(f"{path}: YAML nested more than {MAX_DEPTH} levels deep at line {exc.line}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CaseError(f"{path}: invalid YAML{where}: {problem}") from None
+    except (ValueError, RecursionError) as exc:   # e.g. an integer of more than 4300 digits
+        raise CaseError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file must be a mapping of keys (name, architecture, ...)")
+    _count_nodes(raw, path)
     return raw
 
 
@@ -331,9 +453,9 @@ def load_case(raw: dict[str, Any]) -> Case:
     mesh = model.mesh
     if mesh.interface_size is not None and mesh.interface_size > mesh.size:
         raise CaseError(f"mesh.interface_size = {mesh.interface_size}: must be <= mesh.size ({mesh.size})")
+    footprint, height = params.box(domain)
+    check_work(model, footprint * height, lattice=arch.implicit)
     ph = model.physics
-    if ph.temperature_K <= 0:
-        raise CaseError(f"physics.temperature = {ph.temperature}: must be above absolute zero")
     model = model.model_copy(update={"physics": _physics(ph)})
     materials = _materials(model, params)
     _check_secondary(model, materials)
@@ -389,7 +511,7 @@ def _check_secondary(model: CaseModel, materials: dict[str, Material]) -> None:
 def case_options(model: CaseModel) -> dict[str, float]:
     """Mesh settings that geometry rules may depend on, SI (metres)."""
     m = model.mesh
-    isize = m.interface_size if m.interface_size is not None else _round(m.size / 4)
+    isize = hi_um(model)
     return {"thin_layer_limit": m.thin_layer_limit * 1e-6, "size": m.size * 1e-6,
             "interface_size": isize * 1e-6}
 
@@ -421,6 +543,9 @@ def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
                 kwargs[key] = tuple(to_si(v, f.unit or "dimensionless", f"geometry.{key}") for v in value)
             except QuantityError as exc:
                 raise CaseError(str(exc)) from None
+            if f.unit == "um":
+                for v, si in zip(value, kwargs[key]):
+                    _length_range(f"geometry.{key}", v, si)
         else:
             if isinstance(f.default, list):
                 raise CaseError(f"geometry.{key} = {_fmt_value(value)}: must be a list [x, y] of {f.rule}")
@@ -428,10 +553,71 @@ def _geometry(arch: registry.Architecture, geometry: dict[str, Any]):
                 kwargs[key] = to_si(value, f.unit or "dimensionless", f"geometry.{key}")
             except QuantityError as exc:
                 raise CaseError(str(exc)) from None
+            if f.unit == "um":
+                _length_range(f"geometry.{key}", value, kwargs[key])
     try:
         return arch.params(**kwargs)
     except ParameterError as exc:
         raise CaseError(str(exc)) from None
+
+
+def _length_range(key: str, value: Any, si: float) -> None:
+    """A nonzero length must lie in :data:`LENGTHS` (zero and negative lengths are left to
+    the architecture's rules, which say why they are wrong)."""
+    if si > 0 and not LENGTHS.contains(si * 1e6):
+        raise CaseError(f"{key} = {_fmt_value(value)}: a length must be {LENGTHS.rule()}")
+
+
+#: tetrahedra per h^3 of volume in a gmsh mesh of target size h: 4.7 in a uniform mesh (coaxial
+#: cell); the estimate below over the committed cases gives 3.9-5.9 x (V/h^3 + band). The lower
+#: value keeps the estimate below the real count: a refused case is surely too large.
+TETS_PER_H3 = 4.0
+
+
+def hi_um(model: CaseModel) -> float:
+    """``mesh.interface_size`` with its default (``mesh.size / 4``), um."""
+    m = model.mesh
+    return m.interface_size if m.interface_size is not None else _round(m.size / 4)
+
+
+#: Kuhn tetrahedra per lattice cube of the implicit (sponge) mesher; cutting by the level sets adds
+#: more (9.4-11.3 per cube on the committed sponge cases)
+TETS_PER_CUBE = 6
+
+
+def estimated_elements(model: CaseModel, volume_m3: float, interface_area_m2: float = 0.0,
+                       lattice: bool = False) -> float:
+    """Tetrahedra a mesh of ``volume_m3`` with ``interface_area_m2`` of electrode interfaces needs.
+
+    ``lattice``: the implicit mesher (sponge) fills the volume with cubes of side h_i, each cut into
+    :data:`TETS_PER_CUBE` tetrahedra or more.
+
+    The bulk has size h (``mesh.size``); around the interfaces (both sides) gmsh's size grows
+    linearly from h_i (``mesh.interface_size``) to h over a distance 2h, which adds
+    A int_0^2h dd / s(d)^3 - 2h A / h^3 = A ((h + h_i) / (h_i^2 h) - 2 / h^2) per side. Without the
+    interface area (before the geometry is built) this is the bulk term alone, a lower bound.
+    """
+    h = model.mesh.size * 1e-6
+    hi = hi_um(model) * 1e-6
+    if lattice:
+        return TETS_PER_CUBE * volume_m3 / hi ** 3
+    per_volume = volume_m3 / h ** 3
+    if hi < h:
+        per_volume += 2 * interface_area_m2 * ((h + hi) / (hi ** 2 * h) - 2 / h ** 2)
+    return TETS_PER_H3 * min(per_volume, volume_m3 / hi ** 3)
+
+
+def check_work(model: CaseModel, volume_m3: float, interface_area_m2: float = 0.0,
+               lattice: bool = False) -> None:
+    """Refuse a mesh that would exceed ``mesh.max_elements`` (estimated before any meshing)."""
+    n = estimated_elements(model, volume_m3, interface_area_m2, lattice)
+    if n > model.mesh.max_elements:
+        what = f"{volume_m3 * 1e18:.4g} um3" + (f" with {interface_area_m2 * 1e12:.4g} um2 of interfaces"
+                                               if interface_area_m2 else "")
+        key = f"mesh.interface_size = {hi_um(model):g}" if lattice else f"mesh.size = {model.mesh.size:g}"
+        raise CaseError(f"{key}: the model ({what}) would need about {n:.3g} "
+                        f"tetrahedra, more than mesh.max_elements = {model.mesh.max_elements} (enlarge "
+                        "mesh.size or mesh.interface_size, model a smaller domain, or raise mesh.max_elements)")
 
 
 def _layers(value: Any, key: str) -> tuple[Layer, ...]:
@@ -456,6 +642,7 @@ def _layers(value: Any, key: str) -> tuple[Layer, ...]:
             t = to_si(item["thickness"], "um", f"{k}.thickness")
         except QuantityError as exc:
             raise CaseError(str(exc)) from None
+        _length_range(f"{k}.thickness", item["thickness"], t)
         out.append(Layer(item["role"], item["material"], t))
     return tuple(out)
 
