@@ -4,12 +4,14 @@ What it measures
 ----------------
 A full factorial on the demo pillar unit cell (``cases/interdigitated_pillars_square.yaml``, P2, the mesh
 that is within 0.1 % of the converged ASR): 5 pitches x 5 anode radii x 4 temperatures = 100 cases, run
-with :func:`mb3d.doe.run_study` in a process pool of ``--workers`` (default: all cores). The 25
-geometries are meshed once each: points that share a geometry go to the same worker, whose mesh cache
-serves the other temperatures. Printed for each of ``--repeat`` runs: wall time, cases per minute, the
-mesh cache hit rate (75 % at best); then the target of issue 9 (100 cases in under 5 minutes) and whether
-it holds, and the ASR of the reference point (pitch 40, radius 10, 25 degC) against the converged 681.1
-ohm cm2.
+with :func:`mb3d.doe.run_study`, ``--workers`` cases at once (default: all cores), each case in its own
+process (:mod:`mb3d.isolate`). The 25 geometries are meshed once each: points that share a geometry go
+to the same worker thread, and the first case of a group sends its mesh back for the next ones.
+Printed for each of ``--repeat`` runs: wall time, cases per minute, the mesh cache hit rate (75 % at
+best); then the target of issue 9 (100 cases in under 5 minutes) and whether it holds, the ASR of the
+reference point (pitch 40, radius 10, 25 degC) against the converged 681.1 ohm cm2, and what a process
+per case costs (start, pickle the result back, end; median of 20, with and without a unit-cell mesh
+handed over).
 
 How to run
 ----------
@@ -80,6 +82,39 @@ def main() -> None:
     if asr is not None:
         print(f"\nreference point (pitch 40, radius 10, 25 degC): ASR {asr:.2f} ohm cm2, "
               f"{asr / REFERENCE_ASR - 1:+.2%} from the converged {REFERENCE_ASR}")
+    process_overhead()
+
+def _nothing(stage):
+    return None
+
+
+def _mesh_back(entry, stage):
+    return entry
+
+
+def process_overhead() -> None:
+    """Median time of an isolated call that does nothing, and of one that hands a unit-cell mesh over
+    and back (what a DoE case pays for its own process)."""
+    from mb3d import isolate  # noqa: PLC0415
+    from mb3d.case import load_case_file  # noqa: PLC0415
+
+    case = load_case_file(ROOT / "cases" / "interdigitated_pillars_square.yaml")
+    entry = isolate.call(_build, case)
+    for name, fn, args in (("empty", _nothing, ()), ("unit-cell mesh there and back", _mesh_back, (entry,))):
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            isolate.call(fn, *args)
+            times.append(time.perf_counter() - t0)
+        print(f"process per case ({name}): {statistics.median(times) * 1e3:.1f} ms")
+
+
+def _build(case, stage):
+    from mb3d import pipeline  # noqa: PLC0415
+
+    pipeline.run_case(case)
+    return pipeline.MESH_CACHE[case.mesh_key()]
+
 
 if __name__ == "__main__":
     main()

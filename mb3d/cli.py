@@ -1,11 +1,14 @@
 """Command line: ``mb3d run | validate | list | describe | materials``.
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming the key, the value and the rule; no
-output written); 1 a failure while running (geometry kernel, mesher or solver), also one line.
+output written); 1 a failure while running (geometry kernel, mesher, solver, a crash in native code),
+also one line, and for ``mb3d doe`` also when any case of the study failed; 130 interrupted.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -32,7 +35,7 @@ def _fmt(x: Any, digits: int = 4) -> str:
 def headline(record: Any) -> Table:
     """The headline metrics of a results record as a table."""
     g, s, m = record["geometry"], record["solution"], record["mesh"]
-    t = Table(title=f"{record['case']['name']}  ({record['architecture']}, {record['case']['domain']})",
+    t = Table(title=escape(f"{record['case']['name']}  ({record['architecture']}, {record['case']['domain']})"),
               show_header=True, header_style="bold")
     t.add_column("metric")
     t.add_column("anode", justify="right")
@@ -84,31 +87,52 @@ def _load(args: argparse.Namespace):
     return load_case_file(args.case, args.set)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .outputs import write_outputs, write_report  # noqa: PLC0415
+def _run_work(case: Any, staging: Path, verbose: bool, images: bool, stage) -> tuple[dict, str | None]:
+    """What ``mb3d run`` does in its child process: the pipeline, then every output into ``staging``."""
+    from .outputs import _clean, write_outputs, write_report  # noqa: PLC0415
     from .pipeline import run_case  # noqa: PLC0415
+
+    result = run_case(case, verbose=verbose, progress=stage)
+    stage("outputs")
+    write_outputs(result, staging)
+    if images:
+        stage("images")
+    _, note = write_report(result, staging, images=images)
+    return _clean(result.record), note
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import shutil  # noqa: PLC0415
+
+    from . import isolate  # noqa: PLC0415
+    from .outputs import commit_outputs, staging_dir  # noqa: PLC0415
 
     case = _load(args)
     out_dir = Path(args.out) if args.out else Path("out") / case.name
-    t0 = time.perf_counter()
-    if args.quiet:
-        result = run_case(case, verbose=args.verbose)
-    else:
-        with err.status(f"[bold]{case.name}[/]: starting") as status:
-            def progress(stage: str) -> None:
-                status.update(f"[bold]{case.name}[/]: {stage} ({time.perf_counter() - t0:.1f} s)")
-            result = run_case(case, verbose=args.verbose, progress=progress)
-    write_outputs(result, out_dir)
-    _, note = write_report(result, out_dir, images=args.images)
+    staging = staging_dir(out_dir)
+    try:
+        child = isolate.start(_run_work, case, staging, args.verbose, args.images)
+        t0 = time.perf_counter()
+        if args.quiet:
+            record, note = child.wait()
+        else:
+            name = escape(case.name)
+            with err.status(f"[bold]{name}[/]: starting") as status:
+                def progress(stage: str) -> None:
+                    status.update(f"[bold]{name}[/]: {stage} ({time.perf_counter() - t0:.1f} s)")
+                record, note = child.wait(on_stage=progress)
+        commit_outputs(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if note:
         print(f"warning: report.html has no 3D images: {note}", file=sys.stderr)
     if not args.quiet:
-        out.print(headline(result.record))
-        if result.record["solution"].get("singular_edges"):
+        out.print(headline(record))
+        if record["solution"].get("singular_edges"):
             out.print("[yellow]note:[/] sharp electrode edges: the primary current density is singular "
                       "there; max, max/min and cov do not converge under refinement (percentiles, current "
                       "and ASR do).")
-    out.print(f"wrote {out_dir}/results.json, solution.vtu, interfaces.vtu, report.html")
+    out.print(f"wrote {escape(str(out_dir))}/results.json, solution.vtu, interfaces.vtu, report.html")
     return 0
 
 
@@ -122,7 +146,7 @@ def cmd_doe(args: argparse.Namespace) -> int:
     study = doe.load_study(args.study)
     out_dir = Path(args.out) if args.out else Path("out") / study.name
     failed = 0
-    with Progress(TextColumn(f"[bold]{study.name}[/]"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn(f"[bold]{escape(study.name)}[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
                   disable=args.quiet) as bar:
         task = bar.add_task("cases", total=len(study.points), failed=0)
@@ -132,29 +156,42 @@ def cmd_doe(args: argparse.Namespace) -> int:
             failed += row["status"] != "ok"
             bar.update(task, completed=done, failed=failed)
 
-        finished = len({p.case_hash for p in study.points} & _stored(out_dir))
+        finished = len({p.case_hash for p in study.points} & _stored(out_dir, args.retry_failed))
         bar.update(task, completed=finished)
+        interrupted = False
         try:
             counts = doe.run_study(study, out_dir, workers=args.workers, scheduler=args.scheduler,
-                                   case_timeout=args.case_timeout, on_row=on_row)
+                                   case_timeout=args.case_timeout, on_row=on_row,
+                                   retry_failed=args.retry_failed, connect_timeout=args.connect_timeout)
         except KeyboardInterrupt:
-            print(f"interrupted: finished cases are in {out_dir}/results.sqlite; run the same command to "
-                  "resume", file=sys.stderr)
-            return 130
+            signal.signal(signal.SIGINT, lambda *_: os._exit(130))   # a second Ctrl-C: out at once
+            interrupted = True
+    if interrupted:
+        print(f"interrupted: finished cases are in {out_dir}/results.sqlite; run the same command to "
+              "resume", file=sys.stderr)
+        # the store is closed and the cases killed: leave now, so that a further Ctrl-C cannot land in
+        # the interpreter's shutdown (where Python no longer handles it and dies of SIGINT)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     rows = doe.table(out_dir, study.model.responses)
     atomic_write(out_dir / "summary.html", lambda p: p.write_text(summary_html(study, rows), encoding="utf-8"))
-    out.print(f"{study.name}: {counts['total']} cases ({counts['skipped']} already done, {counts['ok']} ok, "
-              f"{counts['failed']} failed now; {study.dropped} dropped by constraints) -> "
-              f"{out_dir}/results.sqlite, summary.html")
+    mine = {p.case_hash for p in study.points}
+    rows = [r for r in rows if r["case_hash"] in mine]
+    not_ok = [r for r in rows if r["status"] != "ok"]
+    out.print(escape(f"{study.name}: {counts['total']} cases ({counts['skipped']} already done, {counts['ok']} ok, "
+                     f"{counts['failed']} failed now; {study.dropped} dropped by constraints) -> "
+                     f"{out_dir}/results.sqlite, summary.html"))
     ran = counts["ok"] + counts["failed"]
     if ran:
         out.print(f"mesh cache: {counts['mesh_cache_hits']} of {ran} cases reused a mesh "
                   f"({counts['mesh_cache_hits'] / ran:.0%})")
-    for r in rows:
-        if r["status"] != "ok":
-            out.print(f"[red]failed[/] case {r['index']}: {escape(str(r['error']))}")
+    for r in not_ok:
+        out.print(f"[red]failed[/] case {r['index']}: {escape(str(r['error']))}")
+    if not_ok and not args.retry_failed and counts["failed"] < len(not_ok):
+        out.print("failed cases of earlier runs are kept; --retry-failed runs them again")
     if args.export:
-        out.print(f"wrote {doe.export(out_dir, args.export)}")
+        out.print(escape(f"wrote {doe.export(out_dir, args.export)}"))
     if args.top:
         best, by = doe.top(out_dir, args.top, args.by)
         t = Table(title=f"top {args.top} by {by}", header_style="bold")
@@ -162,23 +199,31 @@ def cmd_doe(args: argparse.Namespace) -> int:
         if best and by not in cols:
             cols.append(by)
         for c in cols:
-            t.add_column(c.split(".", 1)[-1] if "." in c else c)
+            t.add_column(escape(c.split(".", 1)[-1] if "." in c else c))
         for r in best:
-            t.add_row(*(_fmt(r.get(c)) for c in cols))
+            t.add_row(*(escape(_fmt(r.get(c))) for c in cols))
         out.print(t)
-    return 0
+    return 1 if not_ok else 0
 
 
-def _stored(out_dir: Path) -> set[str]:
+def _stored(out_dir: Path, ok_only: bool) -> set[str]:
+    """Hashes already in the study's store (read only; a missing store is empty)."""
     from .doe import Store  # noqa: PLC0415
 
     if not (out_dir / "results.sqlite").exists():
         return set()
     s = Store(out_dir / "results.sqlite")
     try:
-        return s.done()
+        return s.done(ok_only)
     finally:
         s.close()
+
+
+def _mesh_work(case: Any, stage) -> Any:
+    from .pipeline import mesh_only  # noqa: PLC0415
+
+    stage("mesh")
+    return mesh_only(case)
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -194,11 +239,11 @@ def cmd_view(args: argparse.Namespace) -> int:
         if preset != "geometry":
             raise views.ViewError(f"--preset {preset}: a case file has no solution yet; only the geometry "
                                   "preset (run it first for current and potential)")
-        from .pipeline import mesh_only  # noqa: PLC0415
+        from . import isolate  # noqa: PLC0415
 
         args.case = str(target)
         case = _load(args)
-        mesh = mesh_only(case)
+        mesh = isolate.call(_mesh_work, case)      # gmsh in its own process: a crash is one line
         vol, ifc = views.grids_from_arrays(mesh.points_m * 1e6, mesh.tets, mesh.tet_region,
                                            offscreen=bool(args.screenshot))
         region_ids = {n: k for k, n in enumerate(mesh.region_names)}
@@ -207,20 +252,32 @@ def cmd_view(args: argparse.Namespace) -> int:
         raise views.ViewError(f"{target}: neither an output folder nor a case file (.yaml)")
     if args.screenshot:
         views.screenshot(vol, ifc, region_ids, preset, args.screenshot, title=title)
-        out.print(f"wrote {args.screenshot} ({preset}, {views.WINDOW[0]} x {views.WINDOW[1]})")
+        out.print(escape(f"wrote {args.screenshot} ({preset}, {views.WINDOW[0]} x {views.WINDOW[1]})"))
     else:
         views.show(vol, ifc, region_ids, preset, title=title)
     return 0
 
 
+def _check_geometry_work(case: Any, stage) -> float:
+    from .pipeline import check_geometry  # noqa: PLC0415
+
+    stage("geometry")
+    return check_geometry(case)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     import yaml  # noqa: PLC0415
 
+    from . import isolate  # noqa: PLC0415
+
     case = _load(args)
-    out.print(f"ok: {args.case}: {case.name} ({case.architecture.name}, {case.domain.kind}), "
-              f"case hash {case.hash()[:12]}")
+    line = f"ok: {args.case}: {case.name} ({case.architecture.name}, {case.domain.kind}), case hash {case.hash()[:12]}"
+    if not args.no_geometry:
+        n = isolate.call(_check_geometry_work, case)
+        line += f"; about {n:.2g} tetrahedra" + (" (geometry built)" if not case.architecture.implicit else "")
+    out.print(escape(line))
     if args.show:
-        out.print(yaml.safe_dump(case.normalized(), sort_keys=False), end="")
+        out.print(escape(yaml.safe_dump(case.normalized(), sort_keys=False)), end="")
     return 0
 
 
@@ -324,6 +381,10 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a case without running it")
     case_args(v)
     v.add_argument("--show", action="store_true", help="print the normalised case")
+    v.add_argument("--no-geometry", action="store_true",
+                   help="check the case file only; by default the geometry is built too (not meshed) to "
+                        "check the element count and, for the secondary model, the current against its "
+                        "exact volumes and interface areas")
     v.set_defaults(func=cmd_validate)
     sub.add_parser("list", help="list architectures and materials").set_defaults(func=cmd_list)
     d = sub.add_parser("describe", help="geometry keys of an architecture")
@@ -332,12 +393,17 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("materials", help="the materials library, or one material with its sources")
     m.add_argument("name", nargs="?")
     m.set_defaults(func=cmd_materials)
-    e = sub.add_parser("doe", help="run a design-of-experiments study (resumable)")
+    e = sub.add_parser("doe", help="run a design-of-experiments study (resumable); exit code 0 only when "
+                                   "every case is ok, 1 when some failed")
     e.add_argument("study", help="study YAML file (../shared/spec/study-format.md)")
     e.add_argument("--out", help="study folder (default out/<name>/)")
     e.add_argument("--workers", type=int, help="local worker processes (default: the core count)")
     e.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler instead")
-    e.add_argument("--case-timeout", type=float, metavar="S", help="record a case as failed after S seconds")
+    e.add_argument("--case-timeout", type=float, metavar="S",
+                   help="kill a case's process after S seconds and record it as failed")
+    e.add_argument("--retry-failed", action="store_true", help="run the cases that failed before again")
+    e.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for the Dask scheduler (default 10)")
     e.add_argument("--export", metavar="FILE.csv|FILE.parquet", help="write the results table")
     e.add_argument("--top", type=int, metavar="N", help="print the N best designs")
     e.add_argument("--by", default="solution.asr_ohm_cm2", metavar="KEY",
@@ -354,13 +420,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mb3d`` console script."""
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)   # `kill`: clean up (finally blocks) like Ctrl-C
     from geom3d import GeometryError, ParameterError  # noqa: PLC0415
     from solvers.fem import SolverError, threads  # noqa: PLC0415
     from solvers.units import QuantityError  # noqa: PLC0415
     from .case import CaseError  # noqa: PLC0415
+    from . import isolate  # noqa: PLC0415
+    from .doe import StudyError  # noqa: PLC0415
     from .views import ViewError  # noqa: PLC0415
 
     try:
@@ -376,9 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     except (CaseError, ParameterError, QuantityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (GeometryError, SolverError) as exc:
+    except (GeometryError, SolverError, StudyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except isolate.Failure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -11,9 +11,9 @@ or on a Dask cluster (``--scheduler``); a case that fails (bad geometry, mesher,
 batch loses nothing it finished. Cases that share geometry and mesh reuse the mesh within a worker
 (:data:`mb3d.pipeline.MESH_CACHE`).
 
-A ``sobol`` design is a Saltelli design: N base points of a scrambled Sobol sequence in 2d dimensions
-give the matrices A and B and the d matrices AB_i (A with column i from B), N (d + 2) cases in all, from
-which the summary estimates first-order (Saltelli 2010) and total-order (Jansen 1999) indices.
+A ``sobol`` design is SALib's Saltelli design with second order: N base points (``samples`` rounded up
+to a power of 2) give N (2d + 2) points, from which the summary estimates first-, second- and
+total-order Sobol indices with bootstrap confidence intervals (:mod:`mb3d.sensitivity`).
 """
 from __future__ import annotations
 
@@ -21,22 +21,24 @@ import ast
 import itertools
 import json
 import math
-import multiprocessing
 import operator
 import os
+import queue
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .case import CaseError, load_case, read_yaml
+from solvers.units import QuantityError, from_si, to_si
+
+from .case import CaseError, MaterialsSpec, load_case, plain_name, read_yaml
 
 DEFAULT_RESPONSES = ["solution.asr_ohm_cm2", "geometry.area_gain.anode", "geometry.area_gain.cathode",
                      "geometry.capacity_uAh_cm2", "solution.current_density_mA_cm2.cathode.cov"]
@@ -60,13 +62,29 @@ class Design(_Strict):
     points: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class PlotSpec(_Strict):
+    """One scatter plot of summary.html: factor or response keys on the axes, optionally a colour."""
+
+    x: str
+    y: str
+    color: str | None = None
+
+
+class SummarySpec(_Strict):
+    """``summary:`` block: the plots of summary.html and the factors that label its points."""
+
+    plots: list[PlotSpec] = Field(default_factory=list)
+    label: list[str] | None = None     # factor keys shown next to each point (default: every factor)
+
+
 class StudyModel(_Strict):
-    name: str = Field(min_length=1, max_length=120)
+    name: Annotated[str, AfterValidator(plain_name)] = Field(min_length=1, max_length=120)
     base: str | dict[str, Any]
     factors: dict[str, Factor]
     design: Design = Design()
     constraints: list[str] = Field(default_factory=list)
     responses: list[str] = Field(default_factory=lambda: list(DEFAULT_RESPONSES))
+    summary: SummarySpec = SummarySpec()
 
 
 @dataclass(frozen=True)
@@ -161,14 +179,13 @@ def design_points(model: StudyModel) -> tuple[list[dict[str, Any]], dict[str, An
         u = qmc.LatinHypercube(d=d, seed=model.design.seed).random(n)
         cols = [_map_unit(k, model.factors[k], u[:, j]) for j, k in enumerate(keys)]
         return [dict(zip(keys, vals)) for vals in zip(*cols)], None
-    # sobol: Saltelli matrices A, B, AB_i
-    m = int(math.ceil(math.log2(n)))
-    u = qmc.Sobol(d=2 * d, scramble=True, seed=model.design.seed).random_base2(m)[:n]
-    A, B = u[:, :d], u[:, d:]
-    blocks = [A, B] + [np.where(np.arange(d) == i, B, A) for i in range(d)]
-    allu = np.vstack(blocks)
+    # sobol: SALib's Saltelli design with second order (n rounded up to a power of 2)
+    from .sensitivity import saltelli_unit  # noqa: PLC0415
+
+    allu = saltelli_unit(d, n, model.design.seed)
+    N = len(allu) // (2 * d + 2)
     cols = [_map_unit(k, model.factors[k], allu[:, j]) for j, k in enumerate(keys)]
-    return [dict(zip(keys, vals)) for vals in zip(*cols)], {"N": n, "d": d, "factors": keys}
+    return [dict(zip(keys, vals)) for vals in zip(*cols)], {"N": N, "d": d, "factors": keys, "second_order": True}
 
 
 # --- constraints ---------------------------------------------------------------------------------
@@ -178,9 +195,16 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
         ast.NotEq: operator.ne}
 
 
-def compile_constraint(expr: str, keys: Iterable[str]) -> Callable[[dict[str, Any]], bool]:
+def compile_constraint(expr: str, keys: Iterable[str],
+                       units: dict[str, str | None] | None = None) -> Callable[[dict[str, Any]], bool]:
     """A safe evaluator for ``geometry.anode_radius < 0.45 * geometry.pitch`` (numbers, factor names,
-    arithmetic, comparisons, and/or/not)."""
+    arithmetic, comparisons, and/or/not).
+
+    A factor value is a number in the unit the case format reads its key in (``units``: um for
+    lengths, V, degC ...), so ``"0.05 mm"`` is compared as 50 (um), like a bare 50 in the
+    constraint; a quantity whose key takes no unit is an error.
+    """
+    units = units or {}
     names = {k.replace(".", "__"): k for k in keys}
     src = expr
     for k in sorted(keys, key=len, reverse=True):
@@ -229,17 +253,59 @@ def compile_constraint(expr: str, keys: Iterable[str]) -> Callable[[dict[str, An
         env = {}
         for k in used:
             v = values[k]
-            if isinstance(v, str):   # a quantity ("30 um"): its magnitude as written
-                from solvers.units import registry  # noqa: PLC0415
-
-                try:
-                    v = float(registry().Quantity(v).magnitude)
-                except Exception:  # noqa: BLE001
-                    raise CaseError(f"constraints: {expr!r}: {k} = {v!r} is not a number") from None
+            if isinstance(v, str):
+                if units.get(k) is None:
+                    raise CaseError(f"constraints: {expr!r}: {k} = {v!r} is not a number")
+                try:   # a quantity ("0.05 mm"): its value in the unit the case format reads the key in
+                    v = from_si(to_si(v, units[k], k), units[k])
+                except QuantityError as exc:
+                    raise CaseError(f"constraints: {expr!r}: {exc}") from None
             env[k] = v
         return bool(ev(tree, env))
 
     return check
+
+
+def case_units(base: dict[str, Any], keys: Iterable[str]) -> dict[str, str | None]:
+    """The unit the case format reads each factor key in (``um`` for lengths, ``V``, ``degC``,
+    ``S/cm`` ...; ``dimensionless`` for plain numbers), None for keys that take no quantity."""
+    from typing import get_args  # noqa: PLC0415
+
+    from geom3d import registry  # noqa: PLC0415
+    from solvers.materials import PROPERTIES  # noqa: PLC0415
+
+    from .case import MeshSpec, PhysicsSpec, Range  # noqa: PLC0415
+
+    def spec_unit(model: Any, name: str) -> str | None:
+        f = model.model_fields.get(name)
+        if f is None:
+            return None
+        found = [m for m in f.metadata if isinstance(m, Range)]
+        for arg in get_args(f.annotation):
+            found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Range)]
+        return found[0].unit if found else None
+
+    out: dict[str, str | None] = {}
+    for key in keys:
+        parts = key.split(".")
+        unit = None
+        if parts[0] == "geometry" and len(parts) == 2:
+            try:
+                fields = {f.name: f for f in registry.get(str(base.get("architecture"))).params.describe()}
+            except KeyError:
+                fields = {}
+            f = fields.get(parts[1])
+            unit = None if f is None or f.unit is None else (f.unit or "dimensionless")
+        elif parts[0] == "physics" and len(parts) == 2:
+            unit = spec_unit(PhysicsSpec, parts[1])
+        elif parts[0] == "mesh" and len(parts) == 2:
+            unit = spec_unit(MeshSpec, parts[1])
+        elif parts[0] == "materials" and len(parts) == 3:
+            kind = "electrolyte" if parts[1] == "electrolyte" else "electrode"
+            prop = PROPERTIES[kind].get(parts[2])
+            unit = None if prop is None else (prop.unit or "dimensionless")
+        out[key] = unit
+    return out
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -252,7 +318,7 @@ def load_study(path: str | Path) -> Study:
     except ValidationError as exc:
         e = exc.errors()[0]
         loc = ".".join(str(p) for p in e["loc"])
-        raise CaseError(f"{loc}: {e['msg']}") from None
+        raise CaseError(f"{loc}: {e['msg'].removeprefix('Value error, ')}") from None
     if isinstance(model.base, str):
         base_path = (path.parent / model.base).resolve()
         base = read_yaml(base_path)
@@ -263,8 +329,10 @@ def load_study(path: str | Path) -> Study:
     for k in keys:
         if not k.split(".")[0] in ("geometry", "materials", "physics", "mesh", "domain", "array"):
             raise CaseError(f"factors.{k}: not a case key (geometry.*, materials.*, physics.*, mesh.*)")
+    _check_summary(model)
     values, saltelli = design_points(model)
-    checks = [compile_constraint(c, keys) for c in model.constraints]
+    units = case_units(base, keys)
+    checks = [compile_constraint(c, keys, units) for c in model.constraints]
     # a factor key must exist in the case format: probe with the first point
     points, dropped = [], 0
     for i, vals in enumerate(values):
@@ -290,12 +358,33 @@ def load_study(path: str | Path) -> Study:
     return Study(model, base, tuple(points), dropped, saltelli)
 
 
+def _check_summary(model: StudyModel) -> None:
+    """Plot axes are factors or responses; labels are factors."""
+    known = set(model.factors) | set(model.responses)
+    for i, plot in enumerate(model.summary.plots):
+        for axis in ("x", "y", "color"):
+            key = getattr(plot, axis)
+            if key is not None and key not in known:
+                raise CaseError(f"summary.plots[{i}].{axis} = {key!r}: not a factor or a response of this study "
+                                f"({', '.join(sorted(known))})")
+    for key in model.summary.label or []:
+        if key not in model.factors:
+            raise CaseError(f"summary.label: {key!r} is not a factor ({', '.join(model.factors)})")
+
+
 def _apply(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The base case with the factor values set. A factor on a property of a material given by its
+    library name (``materials.electrolyte.conductivity`` with ``electrolyte: LiPON``) turns the entry
+    into ``{base: LiPON, conductivity: ...}``."""
     out = json.loads(json.dumps(base, default=str))
     for key, v in values.items():
         node = out
         parts = key.split(".")
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1]):
+            if parts[0] == "materials" and depth == 1 and len(parts) == 3:
+                entry = node.get(part, MaterialsSpec().model_dump().get(part))
+                if isinstance(entry, str):
+                    node[part] = {"base": entry}
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise CaseError(f"factors.{key}: {part} is not a mapping in the base case")
@@ -312,20 +401,37 @@ def _fallback_hash(raw: dict[str, Any]) -> str:
 
 # --- the results store -----------------------------------------------------------------------------
 class Store:
-    """``results.sqlite``: one row per case, written in one transaction when the case ends."""
+    """``results.sqlite``: one row per case, written in one transaction when the case ends.
+
+    A file that is not an SQLite database, or one without mb3d's ``runs`` table, is refused
+    (:class:`StudyError`) rather than overwritten: it may hold hours of results.
+    """
+
+    COLUMNS = ["case_hash", "idx", "status", "error", "seconds", "factors", "results"]
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("""CREATE TABLE IF NOT EXISTS runs (
-            case_hash TEXT PRIMARY KEY, idx INTEGER, status TEXT NOT NULL, error TEXT,
-            seconds REAL, factors TEXT NOT NULL, results TEXT)""")
-        self.db.commit()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("""CREATE TABLE IF NOT EXISTS runs (
+                case_hash TEXT PRIMARY KEY, idx INTEGER, status TEXT NOT NULL, error TEXT,
+                seconds REAL, factors TEXT NOT NULL, results TEXT)""")
+            self.db.commit()
+            columns = [r[1] for r in self.db.execute("PRAGMA table_info(runs)")]
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StudyError(f"{path}: not a results store ({exc}); move it away (or delete it to start the "
+                             "study again) and rerun") from None
+        if columns != self.COLUMNS:
+            self.db.close()
+            raise StudyError(f"{path}: its runs table has columns {columns}, not mb3d's; move it away and rerun")
 
-    def done(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT case_hash FROM runs")}
+    def done(self, ok_only: bool = False) -> set[str]:
+        """Hashes of the stored cases (only the successful ones with ``ok_only``)."""
+        sql = "SELECT case_hash FROM runs" + (" WHERE status = 'ok'" if ok_only else "")
+        return {r[0] for r in self.db.execute(sql)}
 
     def add(self, row: dict[str, Any]) -> None:
         with self.db:
@@ -361,60 +467,78 @@ def flatten(record: Any, prefix: str = "") -> dict[str, float]:
 
 
 # --- one case ----------------------------------------------------------------------------------------
-class CaseTimeout(Exception):
-    pass
+def _case_work(point: Point, out_dir: str, cached: tuple | None, stage: Callable[[str], None]
+               ) -> tuple[dict[str, float], tuple | None]:
+    """What runs in a case's own process: the pipeline, the outputs into ``cases/<hash>/``, the flat
+    results and (when this case meshed) the geometry and mesh for the parent's cache."""
+    from . import pipeline  # noqa: PLC0415
+    from .outputs import _clean, commit_outputs, staging_dir, write_outputs  # noqa: PLC0415
+
+    case = load_case(point.raw)
+    key = case.mesh_key()
+    if cached is not None:
+        pipeline.MESH_CACHE[key] = cached
+    result = pipeline.run_case(case, progress=stage)
+    stage("outputs")
+    target = Path(out_dir) / "cases" / point.case_hash[:16]
+    staging = staging_dir(target)
+    try:
+        write_outputs(result, staging)
+        commit_outputs(staging, target)
+    finally:
+        if staging.exists():
+            import shutil  # noqa: PLC0415
+
+            shutil.rmtree(staging, ignore_errors=True)
+    return flatten(_clean(result.record)), (None if cached is not None else (key, pipeline.MESH_CACHE.get(key)))
+
+
+def _reason(exc: Any) -> str:
+    """The ``error`` of a failed row: ``SIGSEGV in the mesh stage``, ``timeout after 300 s in the
+    solve stage``, or the one-line message of the exception."""
+    if exc.signal and exc.signal != "timeout":
+        return f"{exc.signal} in the {exc.stage} stage" if exc.stage else f"killed by {exc.signal}"
+    return str(exc)
 
 
 def run_point(point: Point, out_dir: str, timeout: float | None = None) -> dict[str, Any]:
-    """Run one point in this process (a worker); never raises: failures are rows."""
+    """Run one point in its own process (:mod:`mb3d.isolate`); never raises: a bad case, an exception,
+    a crash (signal) or the timeout (the process is killed) is a ``failed`` row with its reason.
+    Thread-safe: a Dask worker runs it in several threads at once."""
+    from . import isolate, pipeline  # noqa: PLC0415
+
     t0 = time.perf_counter()
     row = {"case_hash": point.case_hash, "index": point.index, "factors": point.factors}
     if point.error:
         return {**row, "status": "failed", "error": point.error, "seconds": 0.0}
-
-    fired = []
-
-    def on_alarm(signum, frame):
-        fired.append(True)
-        raise CaseTimeout()
-
-    old = None
-    if timeout and hasattr(signal, "SIGALRM"):
-        try:
-            old = signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
-        except ValueError:   # not the main thread (a threaded Dask worker): no timeout
-            old = None
     try:
-        from .outputs import write_outputs  # noqa: PLC0415
-        from .pipeline import run_case  # noqa: PLC0415
-
-        case = load_case(point.raw)
-        result = run_case(case)
-        write_outputs(result, Path(out_dir) / "cases" / point.case_hash[:16])
-        rec = json.loads(json.dumps(dict(result.record), default=lambda o: dict(o)))
-        return {**row, "status": "ok", "seconds": time.perf_counter() - t0, "results": flatten(rec)}
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # noqa: BLE001  (isolation: any failure is a row)
-        # the timer may fire inside a native call that turns it into its own error: the flag decides
-        msg = f"timeout after {timeout:g} s" if fired else f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return {**row, "status": "failed", "error": msg, "seconds": time.perf_counter() - t0}
-    finally:
-        if old is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
+        key = load_case(point.raw).mesh_key()
+        results, fresh = isolate.call(_case_work, point, out_dir, pipeline.cached_mesh(key), timeout=timeout,
+                                      label=point.raw.get("name"), ignore_sigint=True)
+    except isolate.Failure as exc:
+        return {**row, "status": "failed", "error": _reason(exc), "seconds": time.perf_counter() - t0}
+    except CaseError as exc:
+        return {**row, "status": "failed", "error": str(exc), "seconds": time.perf_counter() - t0}
+    if fresh is not None and fresh[1] is not None:
+        pipeline.remember_mesh(*fresh)
+    return {**row, "status": "ok", "seconds": time.perf_counter() - t0, "results": results}
 
 
-def run_points(points: list[Point], out_dir: str, timeout: float | None = None) -> list[dict[str, Any]]:
-    """Run several points one after the other in this worker: points that share a geometry and mesh
-    (the same :meth:`mb3d.case.Case.mesh_key`) reuse the mesh from the worker's cache."""
-    return [run_point(p, out_dir, timeout) for p in points]
+def run_points(points: list[Point], out_dir: str, timeout: float | None = None,
+               stop: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Run several points one after the other: points that share a geometry and mesh (the same
+    :meth:`mb3d.case.Case.mesh_key`) reuse the mesh this process keeps (:data:`mb3d.pipeline.MESH_CACHE`)."""
+    rows = []
+    for p in points:
+        if stop is not None and stop.is_set():
+            break
+        rows.append(run_point(p, out_dir, timeout))
+    return rows
 
 
 def mesh_groups(points: list[Point], workers: int) -> list[list[Point]]:
-    """Tasks for a process pool: points grouped by mesh key (so that one worker meshes a geometry
-    once and reuses it), groups split into chunks small enough to keep every worker busy."""
+    """Tasks: points grouped by mesh key (so that one worker meshes a geometry once and reuses it),
+    groups split into chunks small enough to keep every worker busy."""
     groups: dict[str, list[Point]] = {}
     for p in points:
         try:
@@ -426,47 +550,116 @@ def mesh_groups(points: list[Point], workers: int) -> list[list[Point]]:
     return [g[k:k + chunk] for g in groups.values() for k in range(0, len(g), chunk)]
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C
+class StudyError(RuntimeError):
+    """A study cannot run: its folder is in use, its store is not a results store, its scheduler cannot
+    be reached (one line; exit code 1)."""
+
+
+# --- the study folder ----------------------------------------------------------------------------
+class StudyLock:
+    """An exclusive lock on a study folder (``.mb3d-study.lock``, ``flock``), released when the process
+    ends however it ends; a second ``mb3d doe`` on the folder is refused and told which process holds
+    it. Taking the lock also removes what an interrupted run left: temporary output folders and a
+    half-written summary."""
+
+    NAME = ".mb3d-study.lock"
+
+    def __init__(self, out_dir: Path):
+        import fcntl  # noqa: PLC0415
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / self.NAME
+        self.fh = open(self.path, "a+")   # noqa: SIM115  (held for the life of the lock)
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise StudyError(f"{out_dir}: the study folder is in use by {holder} (another mb3d doe); wait "
+                             "for it to finish or stop it, or choose another --out") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"process {os.getpid()}")
+        self.fh.flush()
+        _clean_leftovers(out_dir)
+
+    def release(self) -> None:
+        self.fh.close()
+
+    def __enter__(self) -> StudyLock:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _clean_leftovers(out_dir: Path) -> None:
+    """Temporary files of an interrupted run (only ever mb3d's own names)."""
+    import shutil  # noqa: PLC0415
+
+    for folder in (out_dir, out_dir / "cases"):
+        if folder.is_dir():
+            for p in folder.glob(".mb3d-partial-*"):
+                shutil.rmtree(p, ignore_errors=True)
+    for p in out_dir.glob(".summary.html.*"):
+        p.unlink(missing_ok=True)
 
 
 # --- the batch ---------------------------------------------------------------------------------------
 def run_study(study: Study, out_dir: str | Path, workers: int | None = None, scheduler: str | None = None,
               case_timeout: float | None = None,
-              on_row: Callable[[dict[str, Any], int, int], None] | None = None) -> dict[str, int]:
-    """Run every point not yet in the store.
+              on_row: Callable[[dict[str, Any], int, int], None] | None = None,
+              retry_failed: bool = False, connect_timeout: float = 10.0) -> dict[str, int]:
+    """Run every point not yet in the store, each in its own process.
 
     Parameters
     ----------
     study : Study
     out_dir : path
-        Study folder: ``results.sqlite``, ``cases/<hash>/``.
+        Study folder: ``results.sqlite``, ``cases/<hash>/``. Locked while the study runs.
     workers : int, optional
-        Local processes (default: the core count).
+        Cases run at once on this machine (default: the core count).
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a Dask scheduler; the cases run there instead.
     case_timeout : float, optional
-        Seconds after which a case is recorded as failed.
+        Seconds after which a case's process is killed and the case recorded as failed.
     on_row : callable, optional
         Called as ``on_row(row, done, total)`` after each stored case.
+    retry_failed : bool
+        Run the cases that failed in earlier runs again (by default every stored case is done).
+    connect_timeout : float
+        Seconds to wait for the scheduler.
 
     Returns
     -------
     dict
-        Counts: ``total``, ``skipped``, ``ok``, ``failed``.
+        Counts: ``total``, ``skipped``, ``ok``, ``failed``, ``mesh_cache_hits``.
+
+    Raises
+    ------
+    StudyError
+        The folder is in use, the store is corrupt or the scheduler cannot be reached.
+    KeyboardInterrupt
+        After killing the running cases (finished ones stay in the store).
     """
     out = Path(out_dir)
-    store = Store(out / "results.sqlite")
-    finished = store.done()
-    todo = [p for p in study.points if p.case_hash not in finished]
-    counts = {"total": len(study.points), "skipped": len(study.points) - len(todo), "ok": 0, "failed": 0,
+    with StudyLock(out):
+        store = Store(out / "results.sqlite")
+        try:
+            return _run(study, out, store, workers, scheduler, case_timeout, on_row, retry_failed,
+                        connect_timeout)
+        finally:
+            store.close()
+
+
+def _run(study: Study, out: Path, store: Store, workers: int | None, scheduler: str | None,
+         case_timeout: float | None, on_row: Callable | None, retry_failed: bool,
+         connect_timeout: float) -> dict[str, int]:
+    finished = store.done(ok_only=retry_failed)
+    unique = list({p.case_hash: p for p in study.points if p.case_hash not in finished}.values())
+    counts = {"total": len(study.points), "skipped": len(study.points) - len(unique), "ok": 0, "failed": 0,
               "mesh_cache_hits": 0}
-    seen: set[str] = set()
-    unique = []
-    for p in todo:              # two points with the same case hash are one case
-        if p.case_hash not in seen:
-            seen.add(p.case_hash)
-            unique.append(p)
     done = counts["skipped"]
 
     def record(row: dict[str, Any]) -> None:
@@ -474,39 +667,105 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
         store.add(row)
         done += 1
         counts["ok" if row["status"] == "ok" else "failed"] += 1
-        counts["mesh_cache_hits"] += bool(row.get("results", {}).get("mesh.from_cache"))
+        counts["mesh_cache_hits"] += bool((row.get("results") or {}).get("mesh.from_cache"))
         if on_row:
             on_row(row, done, counts["total"])
 
-    try:
-        if scheduler:
-            from distributed import Client, as_completed  # noqa: PLC0415
-
-            with Client(scheduler, timeout="20s") as client:
-                futures = [client.submit(run_point, p, str(out), case_timeout, pure=False) for p in unique]
-                for fut in as_completed(futures):
-                    record(fut.result())
-        else:
-            n = workers or os.cpu_count() or 1
-            # spawn, not fork: a forked child of a process that already ran gmsh (OpenMP threads)
-            # can deadlock inside the mesher
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_ignore_sigint) as pool:
-                pending = {pool.submit(run_points, g, str(out), case_timeout) for g in mesh_groups(unique, n)}
-                try:
-                    while pending:
-                        fin, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in fin:
-                            for row in fut.result():
-                                record(row)
-                except KeyboardInterrupt:
-                    for fut in pending:
-                        fut.cancel()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-    finally:
-        store.close()
+    (out / "cases").mkdir(parents=True, exist_ok=True)
+    if scheduler:
+        _run_dask(unique, str(out), scheduler, case_timeout, record, connect_timeout)
+    else:
+        _run_local(unique, str(out), workers or os.cpu_count() or 1, case_timeout, record)
     return counts
+
+
+def _hard_exit_on_second_interrupt() -> Any:
+    """After the first Ctrl-C the study cleans up; a second one ends the process at once."""
+    def now(signum: int, frame: Any) -> None:
+        os._exit(130)
+
+    try:
+        return signal.signal(signal.SIGINT, now)
+    except ValueError:      # not the main thread
+        return None
+
+
+def _run_local(points: list[Point], out: str, workers: int, timeout: float | None,
+               record: Callable[[dict[str, Any]], None]) -> None:
+    """Threads that each start one case process at a time (a fork costs milliseconds; the threads
+    only wait)."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from . import isolate  # noqa: PLC0415
+
+    rows: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def task(group: list[Point]) -> None:
+        for row in run_points(group, out, timeout, stop):
+            rows.put(row)
+
+    isolate.reopen()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mb3d-case")
+    futures = [pool.submit(task, g) for g in mesh_groups(points, workers)]
+    try:
+        left = len(points)
+        while left:
+            try:
+                row = rows.get(timeout=0.1)
+            except queue.Empty:
+                if all(f.done() for f in futures) and rows.empty():
+                    for f in futures:
+                        f.result()          # a bug in the batch itself: let it surface
+                    break
+                continue
+            record(row)
+            left -= 1
+    except BaseException:
+        previous = _hard_exit_on_second_interrupt()
+        stop.set()
+        isolate.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        isolate.reopen()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | None,
+              record: Callable[[dict[str, Any]], None], connect_timeout: float) -> None:
+    """Groups of points as Dask tasks; each case still runs in its own process on the worker, so a
+    default worker (threads) is safe for gmsh. A task that dies with its worker is a failed row per
+    point."""
+    from distributed import Client, as_completed  # noqa: PLC0415
+
+    try:
+        client = Client(scheduler, timeout=f"{connect_timeout}s")
+    except (OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StudyError(f"--scheduler {scheduler}: cannot reach the Dask scheduler within {connect_timeout:g} s "
+                         f"({reason})") from None
+    futures: dict = {}
+    try:
+        workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+        groups = mesh_groups(points, workers)
+        futures = {client.submit(run_points, g, out, timeout, pure=False): g for g in groups}
+        for fut in as_completed(futures):
+            try:
+                rows = fut.result()
+            except Exception as exc:  # noqa: BLE001  (the worker died, or the task could not run)
+                line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                rows = [{"case_hash": p.case_hash, "index": p.index, "factors": p.factors, "status": "failed",
+                         "error": f"Dask task failed: {line}", "seconds": 0.0} for p in futures[fut]]
+            for row in rows:
+                record(row)
+    except BaseException:
+        _hard_exit_on_second_interrupt()
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        client.close(timeout=5)
 
 
 # --- reading the results -----------------------------------------------------------------------------

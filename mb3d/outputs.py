@@ -55,6 +55,52 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         raise
 
 
+def staging_dir(out_dir: str | Path, option: str = "--out") -> Path:
+    """Create the hidden folder a run writes its outputs into before :func:`commit_outputs`.
+
+    It lies in the nearest existing ancestor of ``out_dir`` (so nothing else is created before the
+    run succeeds) and its creation is the check that the output folder can be written: an
+    ``out_dir`` that is a file, lies below a file or in a folder that cannot be written is refused
+    before any work, as bad input (:class:`~mb3d.case.CaseError`).
+    """
+    from .case import CaseError  # noqa: PLC0415
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CaseError(f"{option} {out}: exists and is not a folder")
+    anchor = out if out.exists() else out.parent
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        raise CaseError(f"{option} {out}: {anchor} is a file, not a folder")
+    try:
+        path = Path(tempfile.mkdtemp(dir=anchor, prefix=f".mb3d-partial-{out.name}-"))
+    except OSError as exc:
+        raise CaseError(f"{option} {out}: cannot write in {anchor} ({exc.strerror})") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o777 & ~umask)    # mkdtemp makes 0700; the output folder is an ordinary folder
+    return path
+
+
+def commit_outputs(staging: Path, out_dir: str | Path) -> None:
+    """Move every file of ``staging`` into ``out_dir`` (created if needed) and remove ``staging``.
+
+    A new folder is renamed into place at once; into an existing one each file is renamed (replacing
+    the previous run's file of the same name)."""
+    out = Path(out_dir)
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staging, out)
+            return
+        except OSError:       # another file system or a race: fall back to moving the files
+            out.mkdir(parents=True, exist_ok=True)
+    for f in sorted(staging.iterdir()):
+        os.replace(f, out / f.name)
+    staging.rmdir()
+
+
 def results_json(record: Any) -> str:
     """The results record as JSON text."""
     return json.dumps(_clean(record), indent=2, allow_nan=False) + "\n"

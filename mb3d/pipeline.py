@@ -7,6 +7,7 @@ The gmsh session covers only the geometry and mesh stages; the mesh reaches scik
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,13 +27,14 @@ from solvers.primary import PrimarySolution, cell_gradient, solve_primary
 from solvers.secondary import Electrode, InfeasibleError, SecondarySolution, solve_secondary
 
 from . import __version__
-from .case import Case, CaseError
+from .case import Case, CaseError, check_work, estimated_elements
 
 SCHEMA_VERSION = 1
 #: geometry + mesh of recent runs, keyed by :meth:`mb3d.case.Case.mesh_key` (a DoE batch whose cases
 #: differ only in materials or operating point meshes once per worker)
 MESH_CACHE: dict[str, tuple] = {}
 MESH_CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
 ELECTRODES = ("anode", "cathode")
 M2_TO_CM2 = 1e4
 C_TO_UAH = 1 / 3.6e-3
@@ -79,6 +81,64 @@ class RunResult:
 def build_geometry(case: Case) -> Geometry:
     """Geometry stage (inside an open gmsh session)."""
     return case.architecture.build(case.params, case.domain, **case.build_options)
+
+
+def preflight(case: Case, geo: Geometry, gm: GeometricMetrics) -> None:
+    """Checks that need the exact geometry but not the mesh (cheap: OCC volumes and areas).
+
+    * the element count, estimated from the exact volumes and interface areas
+      (:func:`mb3d.case.estimated_elements`), must not exceed ``mesh.max_elements``;
+    * galvanostatic secondary runs: the current must be one the cell can carry. Whatever the current
+      distribution, the cell's loss times its current is the dissipation, at least the interface
+      terms: (OCV - V) I >= sum over interfaces of integral i eta(i) dA >= I eta(I / A) by Jensen's
+      inequality, since i eta(i) is convex for Butler-Volmer and linear kinetics (films included).
+      So OCV - V >= eta_a(I / A_a) + |eta_c(I / A_c)|: a current for which that reaches the OCV
+      cannot be delivered.
+
+    Raises
+    ------
+    CaseError
+        Naming ``mesh.size`` (work too large) or ``physics.current_density`` (current too large).
+    """
+    check_work(case.model, _meshed_volume(geo, gm), sum(gm.interface_area_m2.values()))
+    ph = case.model.physics
+    if ph.model != "secondary" or ph.current_density is None:
+        return
+    kin = kinetics(case, geo)
+    ocv = case.materials["cathode"]["potential"] - case.materials["anode"]["potential"]
+
+    def loss(j_fp: float) -> float:
+        return sum(abs(float(kin[e].total_overpotential(np.array([j_fp * gm.footprint_area_m2 / a]))[0]))
+                   for e, a in gm.interface_area_m2.items())
+
+    j = ph.current_density * 10.0     # A/m2 of footprint
+    if loss(j) >= ocv:
+        lo, hi = 0.0, j
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if loss(mid) < ocv else (lo, mid)
+        raise CaseError(f"physics.current_density = {ph.current_density:g}: more than the cell can deliver: "
+                        f"the interface kinetics alone need {loss(j):.3g} V at that current, more than the "
+                        f"open-circuit voltage {ocv:.3g} V; the cell carries less than {lo / 10:.3g} mA/cm2")
+
+
+def check_geometry(case: Case, verbose: bool = False) -> float:
+    """Build the geometry (not the mesh) and run :func:`preflight`: what ``mb3d validate`` checks
+    beyond the case file. Returns the estimated number of tetrahedra. The sponge, which meshes
+    itself, is not built (its box estimate was checked by :func:`mb3d.case.load_case`)."""
+    if case.architecture.implicit:
+        footprint, height = case.params.box(case.domain)
+        return estimated_elements(case.model, footprint * height, lattice=True)
+    with gmsh_session(verbose=verbose):
+        geo = build_geometry(case)
+        gm = exact_metrics(geo)
+        preflight(case, geo, gm)
+    return estimated_elements(case.model, _meshed_volume(geo, gm), sum(gm.interface_area_m2.values()))
+
+
+def _meshed_volume(geo: Geometry, gm: GeometricMetrics) -> float:
+    """Volume of the meshed regions (collapsed films of a stack are not meshed)."""
+    return sum(v for k, v in gm.volume_m3.items() if k in geo.regions) or sum(gm.volume_m3.values())
 
 
 def build_mesh(case: Case, geo: Geometry) -> MeshData:
@@ -500,6 +560,7 @@ def run_case(case: Case, verbose: bool = False,
         with gmsh_session(verbose=verbose):
             geo = build_geometry(case)
             gm = exact_metrics(geo)
+            preflight(case, geo, gm)
             t1 = time.perf_counter()
             step("mesh")
             mesh = build_mesh(case, geo)
@@ -507,9 +568,7 @@ def run_case(case: Case, verbose: bool = False,
             step("transparency")
             tr = optical(case, geo)
     if cached is None:
-        MESH_CACHE[key] = (geo, gm, mesh, tr, extra)
-        while len(MESH_CACHE) > MESH_CACHE_SIZE:
-            MESH_CACHE.pop(next(iter(MESH_CACHE)))
+        remember_mesh(key, (geo, gm, mesh, tr, extra))
     timing["geometry"], timing["mesh"] = t1 - t0, t2 - t1
     timing["transparency"] = time.perf_counter() - t2
     step("solve")
@@ -547,6 +606,20 @@ def run_case(case: Case, verbose: bool = False,
         "timing_s": timing,
     }
     return RunResult(MappingProxyType(record), mesh, fields, tr)
+
+
+def cached_mesh(key: str) -> tuple | None:
+    """The cached geometry and mesh of :meth:`mb3d.case.Case.mesh_key` ``key``, or None."""
+    with _CACHE_LOCK:
+        return MESH_CACHE.get(key)
+
+
+def remember_mesh(key: str, entry: tuple) -> None:
+    """Keep a geometry and mesh built elsewhere (a case's own process) for the next cases."""
+    with _CACHE_LOCK:
+        MESH_CACHE[key] = entry
+        while len(MESH_CACHE) > MESH_CACHE_SIZE:
+            MESH_CACHE.pop(next(iter(MESH_CACHE)))
 
 
 def lookup(record: Any, dotted: str) -> Any:
