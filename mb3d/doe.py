@@ -567,9 +567,12 @@ class StudyLock:
     def __init__(self, out_dir: Path):
         import fcntl  # noqa: PLC0415
 
-        out_dir.mkdir(parents=True, exist_ok=True)
         self.path = out_dir / self.NAME
-        self.fh = open(self.path, "a+")   # noqa: SIM115  (held for the life of the lock)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.fh = open(self.path, "a+")   # noqa: SIM115  (held for the life of the lock)
+        except OSError as exc:
+            raise CaseError(f"--out {out_dir}: cannot use it as the study folder ({exc.strerror})") from None
         try:
             fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
