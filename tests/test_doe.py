@@ -8,20 +8,24 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from mb3d import doe
 from mb3d.case import CaseError, load_case
 from mb3d.pipeline import MESH_CACHE, run_case
-from mb3d.summary import pareto, sobol_indices
 
 ROOT = Path(__file__).parent.parent
 BASE = {"name": "doe-base", "architecture": "interdigitated_pillars",
         "geometry": {"lattice": "square", "pitch": 40, "anode_radius": 10, "cathode_radius": 10, "height": 10},
         "mesh": {"size": 5.0, "interface_size": 2.5, "order": 1}}
 VOLATILE = ("timing_s.", "mesh.from_cache")
+
+
+@pytest.fixture(autouse=True)
+def fresh_mesh_cache():
+    """Each test starts without meshes cached in this process (studies reuse them across runs)."""
+    MESH_CACHE.clear()
 
 
 def study_file(tmp_path, **over) -> Path:
@@ -34,25 +38,27 @@ def study_file(tmp_path, **over) -> Path:
     return p
 
 
+def stored(db: Path) -> int:
+    """Rows in a study's store while it is being written (0 before its table exists)."""
+    try:
+        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0] if db.exists() else 0
+    except sqlite3.Error:
+        return 0
+
+
 def stable(rows):
     """Rows keyed by case hash, without timings."""
     return {r["case_hash"]: {k: v for k, v in r.items() if k != "seconds" and not k.startswith(VOLATILE)}
             for r in rows}
 
 
-def test_full_factorial_locally_and_on_a_local_dask_cluster(tmp_path):
-    from distributed import LocalCluster
-
+def test_full_factorial_locally(tmp_path):
+    """(Dask: test_real_dask_scheduler_and_default_worker compares a real cluster with this pool.)"""
     study = doe.load_study(study_file(tmp_path))
     assert len(study.points) == 9
     local = doe.run_study(study, tmp_path / "local", workers=2)
     assert local == {"total": 9, "skipped": 0, "ok": 9, "failed": 0, "mesh_cache_hits": 0}   # 9 geometries
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        dask = doe.run_study(study, tmp_path / "dask", scheduler=cluster.scheduler_address)
-    assert dask["ok"] == 9
-    a, b = stable(doe.table(tmp_path / "local")), stable(doe.table(tmp_path / "dask"))
-    assert a == b
+    a = stable(doe.table(tmp_path / "local"))
     assert len({r["solution.asr_ohm_cm2"] for r in a.values()}) == 9
 
 
@@ -83,13 +89,9 @@ def test_kill_half_way_and_resume(tmp_path):
     t0 = time.time()
     n = 0
     while time.time() - t0 < 120:
-        if db.exists():
-            try:
-                n = sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-            except sqlite3.Error:
-                n = 0
-            if n >= 4:
-                break
+        n = stored(db)
+        if n >= 4:
+            break
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -110,7 +112,7 @@ def test_sigint_stops_and_keeps_finished_rows(tmp_path):
     db = out / "results.sqlite"
     t0 = time.time()
     while time.time() - t0 < 120:
-        if db.exists() and sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 2:
+        if stored(db) >= 2:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
@@ -136,7 +138,7 @@ def test_designs_units_and_constraints(tmp_path):
     sob = doe.load_study(study_file(tmp_path, factors={"geometry.pitch": {"range": [30, 50]},
                                                        "geometry.height": {"range": [5, 20]}},
                                     design={"kind": "sobol", "samples": 8, "seed": 1}))
-    assert len(sob.points) == 8 * (2 + 2) and sob.saltelli["N"] == 8 and sob.saltelli["d"] == 2
+    assert len(sob.points) == 8 * (2 * 2 + 2) and sob.saltelli["N"] == 8 and sob.saltelli["d"] == 2
     assert set(sob.saltelli["factors"]) == {"geometry.pitch", "geometry.height"}
 
 
@@ -148,6 +150,10 @@ def test_designs_units_and_constraints(tmp_path):
     ({"factors": {"geometry.pitch": {"range": [30, 50]}}}, "full_factorial needs levels"),
     ({"constraints": ["geometry.pitch < geometry.width"]}, "geometry.width is not a factor"),
     ({"design": {"kind": "magic"}}, "design.kind"),
+    ({"name": "../escape"}, "name: must be a plain folder name"),
+    ({"summary": {"plots": [{"x": "geometry.pitch", "y": "solution.asrr"}]}},
+     "summary.plots[0].y = 'solution.asrr': not a factor or a response"),
+    ({"summary": {"label": ["geometry.height"]}}, "summary.label: 'geometry.height' is not a factor"),
 ])
 def test_bad_study_is_one_line_before_anything_runs(tmp_path, over, message):
     p = study_file(tmp_path, **over)
@@ -203,21 +209,6 @@ def test_points_sharing_a_mesh_go_to_one_worker(tmp_path):
     assert counts["ok"] == 6 and counts["mesh_cache_hits"] == 2
 
 
-def test_sobol_indices_and_pareto_on_known_functions():
-    from scipy.stats import qmc
-
-    N, d = 4096, 2
-    u = qmc.Sobol(d=2 * d, scramble=True, seed=0).random(N)
-    A, B = u[:, :d], u[:, d:]
-    X = np.vstack([A, B] + [np.where(np.arange(d) == i, B, A) for i in range(d)])
-    f = X[:, 0] + 2 * X[:, 1]                      # variances 1/12 and 4/12: S = 0.2, 0.8
-    S1, ST = sobol_indices(f, N, d)
-    assert S1 == pytest.approx([0.2, 0.8], abs=0.02) and ST == pytest.approx([0.2, 0.8], abs=0.02)
-    gain = np.array([1.0, 2.0, 3.0, 2.5, 1.5])
-    cov = np.array([0.1, 0.2, 0.4, 0.5, 0.05])
-    assert list(pareto(gain, cov)) == [4, 1, 2]
-
-
 def test_sobol_study_reports_indices(tmp_path):
     p = study_file(tmp_path, factors={"geometry.pitch": {"range": [30, 50]}, "geometry.height": {"range": [5, 15]}},
                    design={"kind": "sobol", "samples": 4, "seed": 1},
@@ -242,3 +233,164 @@ def test_case_timeout_is_a_failed_row(tmp_path):
     counts = doe.run_study(doe.load_study(p), tmp_path / "out", workers=1, case_timeout=0.05)
     rows = doe.table(tmp_path / "out")
     assert counts["failed"] == 2 and all(r["error"] == "timeout after 0.05 s" for r in rows)
+
+
+# --- issue 16: studies that cannot lie ---------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dask_cli(*args) -> list[str]:
+    return [str(Path(sys.executable).with_name("dask")), *args]
+
+
+def test_real_dask_scheduler_and_default_worker(tmp_path):
+    """`dask scheduler` and a `dask worker` with its defaults (threads, a nanny) as processes on
+    loopback: every case ok (each runs in its own process, so gmsh never shares one), the same numbers
+    as the local pool."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen(dask_cli("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        procs.append(subprocess.Popen(dask_cli("worker", address, "--host", "127.0.0.1", "--no-dashboard"),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                      cwd=ROOT))
+        from distributed import Client
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(1, timeout=60)
+            assert next(iter(c.scheduler_info()["workers"].values()))["nthreads"] >= 1
+        p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 40, 50]},
+                                          "physics.voltage": {"levels": ["0.1 V", "0.2 V"]}})
+        r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "dask"),
+                            "--scheduler", address, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "6 ok, 0 failed now" in " ".join(r.stdout.split())
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    doe.run_study(doe.load_study(p), tmp_path / "local", workers=2)
+    a, b = stable(doe.table(tmp_path / "local")), stable(doe.table(tmp_path / "dask"))
+    assert a == b and len(a) == 6
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    p = study_file(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "o"),
+                        "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--connect-timeout", "2", "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert "cannot reach the Dask scheduler within 2 s" in lines[0]
+
+
+def test_crashing_point_is_a_failed_row_and_retry(tmp_path, monkeypatch):
+    """One point's process is killed by SIGSEGV (the MB3D_CRASH_AT test hook, aimed at that case by
+    name): it is recorded as failed with the signal and the stage, the rest finish; a rerun skips every
+    stored case; --retry-failed runs only the failed one again."""
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 40, 50]}})
+    study = doe.load_study(p)
+    monkeypatch.setenv("MB3D_CRASH_AT", "mesh@t-0001")
+    counts = doe.run_study(study, tmp_path / "out", workers=2)
+    assert counts["ok"] == 2 and counts["failed"] == 1
+    rows = {r["index"]: r for r in doe.table(tmp_path / "out")}
+    assert rows[1]["status"] == "failed" and rows[1]["error"] == "SIGSEGV in the mesh stage"
+    assert doe.run_study(study, tmp_path / "out", workers=2)["skipped"] == 3
+    monkeypatch.delenv("MB3D_CRASH_AT")
+    again = doe.run_study(study, tmp_path / "out", workers=2, retry_failed=True)
+    assert again == {"total": 3, "skipped": 2, "ok": 1, "failed": 0, "mesh_cache_hits": 0}
+    assert [r["status"] for r in doe.table(tmp_path / "out")] == ["ok"] * 3
+
+
+def test_exit_codes_and_retry_through_the_cli(tmp_path):
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [15, 40]}})    # 15: pillars overlap
+    cmd = [sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "o"), "--quiet"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1 and "failed case 0" in r.stdout and "Traceback" not in r.stderr
+    r = subprocess.run(cmd + ["--retry-failed"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1 and "(1 already done, 0 ok, 1 failed now" in " ".join(r.stdout.split())
+
+
+def test_constraints_compare_quantities_in_case_units(tmp_path):
+    """levels ["30 um", "0.05 mm"]: 0.05 mm is 50 um, not 0.05 (the old bug dropped it)."""
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": ["30 um", "0.05 mm"]},
+                                      "geometry.anode_radius": {"levels": [6, 12]}},
+                   constraints=["geometry.anode_radius < 0.3 * geometry.pitch", "geometry.pitch > 40"])
+    study = doe.load_study(p)
+    assert [pt.factors for pt in study.points] == [{"geometry.pitch": "0.05 mm", "geometry.anode_radius": 6},
+                                                   {"geometry.pitch": "0.05 mm", "geometry.anode_radius": 12}]
+    assert study.dropped == 2
+    units = doe.case_units(BASE, ["geometry.pitch", "physics.temperature", "materials.electrolyte.conductivity",
+                                  "geometry.lattice", "mesh.order"])
+    assert units == {"geometry.pitch": "um", "physics.temperature": "degC",
+                     "materials.electrolyte.conductivity": "S/cm", "geometry.lattice": None, "mesh.order": None}
+    bad = study_file(tmp_path, factors={"geometry.lattice": {"levels": ["square"]}},
+                     constraints=["geometry.lattice > 1"])
+    with pytest.raises(CaseError, match="is not a number"):
+        doe.load_study(bad)
+
+
+def test_factor_on_a_property_of_a_library_material(tmp_path):
+    p = study_file(tmp_path, base={**BASE, "materials": {"electrolyte": "LiPON"}},
+                   factors={"materials.electrolyte.conductivity": {"levels": ["2.3 uS/cm", "4.6 uS/cm"]}})
+    study = doe.load_study(p)
+    assert all(pt.error is None for pt in study.points)
+    assert study.points[0].raw["materials"]["electrolyte"] == {"base": "LiPON", "conductivity": "2.3 uS/cm"}
+    doe.run_study(study, tmp_path / "out", workers=2)
+    asr = [r["solution.asr_ohm_cm2"] for r in doe.table(tmp_path / "out", ["solution.asr_ohm_cm2"])]
+    assert asr[0] == pytest.approx(2 * asr[1], rel=1e-6)      # ASR = 1 / sigma x geometry
+
+
+def test_lock_corrupt_store_and_leftovers(tmp_path):
+    out = tmp_path / "out"
+    lock = doe.StudyLock(out)
+    p = study_file(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and f"in use by process {os.getpid()}" in lines[0], r.stderr
+    lock.release()
+    (out / ".summary.html.abc.html").write_text("half")
+    (out / "cases" / ".mb3d-partial-x-1").mkdir(parents=True)
+    doe.StudyLock(out).release()
+    assert not (out / ".summary.html.abc.html").exists() and not list((out / "cases").iterdir())
+    (out / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
+    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and "not a results store" in lines[0] and "move it away" in lines[0]
+
+
+def test_double_sigint_exits_promptly(tmp_path):
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 35, 40, 45, 50, 55]}},
+                   base={**BASE, "mesh": {"size": 3.0, "interface_size": 0.6}})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "2",
+                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 120 and not list((out / "cases").glob(".mb3d-partial-*")) \
+            and not (out / "cases").is_dir():
+        time.sleep(0.1)
+    time.sleep(1.0)                                  # cases are running now
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    t1 = time.time()
+    proc.communicate(timeout=5)
+    assert proc.returncode == 130 and time.time() - t1 < 5
+
+
+def test_study_folder_that_cannot_be_one(tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    for out in (f, f / "below"):
+        r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(study_file(tmp_path)), "--out", str(out)],
+                           cwd=ROOT, capture_output=True, text=True)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "cannot use it as the study folder" in lines[0], r.stderr
+    assert f.read_text() == "x"
