@@ -137,14 +137,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doe(args: argparse.Namespace) -> int:
+    from . import doe  # noqa: PLC0415
+
+    study = doe.load_study(args.study)
+    out_dir = Path(args.out) if args.out else Path("out") / study.name
+    lock = doe.StudyLock(out_dir)          # folder, lock and store checked before the progress bar
+    try:
+        return _doe(args, study, out_dir, lock)
+    finally:
+        lock.release()
+
+
+def _doe(args: argparse.Namespace, study: Any, out_dir: Path, lock: Any) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
     from . import doe  # noqa: PLC0415
     from .outputs import atomic_write  # noqa: PLC0415
     from .summary import summary_html  # noqa: PLC0415
 
-    study = doe.load_study(args.study)
-    out_dir = Path(args.out) if args.out else Path("out") / study.name
+    finished = len({p.case_hash for p in study.points} & _stored(out_dir, args.retry_failed))
     failed = 0
     with Progress(TextColumn(f"[bold]{escape(study.name)}[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
@@ -156,13 +167,13 @@ def cmd_doe(args: argparse.Namespace) -> int:
             failed += row["status"] != "ok"
             bar.update(task, completed=done, failed=failed)
 
-        finished = len({p.case_hash for p in study.points} & _stored(out_dir, args.retry_failed))
         bar.update(task, completed=finished)
         interrupted = False
         try:
             counts = doe.run_study(study, out_dir, workers=args.workers, scheduler=args.scheduler,
                                    case_timeout=args.case_timeout, on_row=on_row,
-                                   retry_failed=args.retry_failed, connect_timeout=args.connect_timeout)
+                                   retry_failed=args.retry_failed, connect_timeout=args.connect_timeout,
+                                   lock=lock)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, lambda *_: os._exit(130))   # a second Ctrl-C: out at once
             interrupted = True

@@ -613,7 +613,8 @@ def _clean_leftovers(out_dir: Path) -> None:
 def run_study(study: Study, out_dir: str | Path, workers: int | None = None, scheduler: str | None = None,
               case_timeout: float | None = None,
               on_row: Callable[[dict[str, Any], int, int], None] | None = None,
-              retry_failed: bool = False, connect_timeout: float = 10.0) -> dict[str, int]:
+              retry_failed: bool = False, connect_timeout: float = 10.0,
+              lock: StudyLock | None = None) -> dict[str, int]:
     """Run every point not yet in the store, each in its own process.
 
     Parameters
@@ -633,6 +634,8 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
         Run the cases that failed in earlier runs again (by default every stored case is done).
     connect_timeout : float
         Seconds to wait for the scheduler.
+    lock : StudyLock, optional
+        The folder's lock if the caller holds it already (else it is taken here).
 
     Returns
     -------
@@ -647,13 +650,17 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
         After killing the running cases (finished ones stay in the store).
     """
     out = Path(out_dir)
-    with StudyLock(out):
+    held = lock or StudyLock(out)
+    try:
         store = Store(out / "results.sqlite")
         try:
             return _run(study, out, store, workers, scheduler, case_timeout, on_row, retry_failed,
                         connect_timeout)
         finally:
             store.close()
+    finally:
+        if lock is None:
+            held.release()
 
 
 def _run(study: Study, out: Path, store: Store, workers: int | None, scheduler: str | None,
