@@ -114,6 +114,14 @@ def test_large_file_refused_before_parsing(tmp_path, capsys, monkeypatch):
     one_line(*run_cli(capsys, "validate", tmp_path), 2, "cannot read the file")
 
 
+def test_one_by_one_array_and_endless_file_through_the_cli(tmp_path, capsys):
+    p = write(tmp_path, merged(domain="array", array={"nx": 1, "ny": 1}))
+    one_line(*run_cli(capsys, "run", p, "--out", tmp_path / "out"), 2,
+             "array.nx = 1: an array of nx x ny = 1 x 1 square-lattice sites holds only one anode pillar")
+    nothing_written(tmp_path, tmp_path / "out")
+    one_line(*run_cli(capsys, "validate", "/dev/zero"), 2, "/dev/zero: larger than 256 KiB")
+
+
 # --- quantities -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("value,rule", [
     ("(40", "geometry.pitch = '(40': not a quantity: expected one number and at most one unit"),
