@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,35 +26,11 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from geom3d import Domain, ParameterError, registry
 from geom3d.params import Layer
 from solvers.materials import Material, library, resolve
-from solvers.units import QuantityError, from_si, to_si
+from solvers.units import QuantityError, Range, from_si, to_si
 
 
 class CaseError(ValueError):
     """Bad input: one line naming the key, the value and the rule (the CLI exits with code 2)."""
-
-
-@dataclass(frozen=True)
-class Range:
-    """The valid range of a quantity key, in the unit the case format names.
-
-    ``low_open`` excludes the lower bound; ``nonzero`` means 0 < |x| <= high (a signed value).
-    """
-
-    unit: str
-    low: float
-    high: float
-    low_open: bool = False
-    nonzero: bool = False
-
-    def contains(self, x: float) -> bool:
-        if self.nonzero:
-            return 0 < abs(x) <= self.high
-        return (x > self.low if self.low_open else x >= self.low) and x <= self.high
-
-    def rule(self) -> str:
-        if self.nonzero:
-            return f"nonzero and within +-{self.high:g} {self.unit}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}] {self.unit}"
 
 
 def _quantity(valid: Range):
@@ -101,6 +77,17 @@ CurrentDensity = Annotated[float, CURRENT_DENSITIES, _quantity(CURRENT_DENSITIES
 Temperature = Annotated[float, TEMPERATURES, _quantity(TEMPERATURES)]
 #: a folder name: no separators, not hidden, not ``.`` or ``..``
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def field_range(model: type[BaseModel], name: str) -> Range | None:
+    """The :class:`Range` a field of a case block carries (also inside ``X | None``), or None."""
+    f = model.model_fields.get(name)
+    if f is None:
+        return None
+    found = [m for m in f.metadata if isinstance(m, Range)]
+    for arg in typing.get_args(f.annotation):
+        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Range)]
+    return found[0] if found else None
 
 
 def plain_name(value: Any) -> Any:
@@ -608,8 +595,9 @@ def estimated_elements(model: CaseModel, volume_m3: float, interface_area_m2: fl
 
 
 def check_work(model: CaseModel, volume_m3: float, interface_area_m2: float = 0.0,
-               lattice: bool = False) -> None:
-    """Refuse a mesh that would exceed ``mesh.max_elements`` (estimated before any meshing)."""
+               lattice: bool = False) -> float:
+    """Refuse a mesh that would exceed ``mesh.max_elements`` (estimated before any meshing); return
+    the estimate."""
     n = estimated_elements(model, volume_m3, interface_area_m2, lattice)
     if n > model.mesh.max_elements:
         what = f"{volume_m3 * 1e18:.4g} um3" + (f" with {interface_area_m2 * 1e12:.4g} um2 of interfaces"
@@ -618,6 +606,7 @@ def check_work(model: CaseModel, volume_m3: float, interface_area_m2: float = 0.
         raise CaseError(f"{key}: the model ({what}) would need about {n:.3g} "
                         f"tetrahedra, more than mesh.max_elements = {model.mesh.max_elements} (enlarge "
                         "mesh.size or mesh.interface_size, model a smaller domain, or raise mesh.max_elements)")
+    return n
 
 
 def _layers(value: Any, key: str) -> tuple[Layer, ...]:

@@ -269,21 +269,14 @@ def compile_constraint(expr: str, keys: Iterable[str],
 def case_units(base: dict[str, Any], keys: Iterable[str]) -> dict[str, str | None]:
     """The unit the case format reads each factor key in (``um`` for lengths, ``V``, ``degC``,
     ``S/cm`` ...; ``dimensionless`` for plain numbers), None for keys that take no quantity."""
-    from typing import get_args  # noqa: PLC0415
-
     from geom3d import registry  # noqa: PLC0415
     from solvers.materials import PROPERTIES  # noqa: PLC0415
 
-    from .case import MeshSpec, PhysicsSpec, Range  # noqa: PLC0415
+    from .case import MeshSpec, PhysicsSpec, field_range  # noqa: PLC0415
 
     def spec_unit(model: Any, name: str) -> str | None:
-        f = model.model_fields.get(name)
-        if f is None:
-            return None
-        found = [m for m in f.metadata if isinstance(m, Range)]
-        for arg in get_args(f.annotation):
-            found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Range)]
-        return found[0].unit if found else None
+        r = field_range(model, name)
+        return None if r is None else r.unit
 
     out: dict[str, str | None] = {}
     for key in keys:

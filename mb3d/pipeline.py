@@ -31,7 +31,8 @@ from .case import Case, CaseError, check_work, estimated_elements
 
 SCHEMA_VERSION = 1
 #: geometry + mesh of recent runs, keyed by :meth:`mb3d.case.Case.mesh_key` (a DoE batch whose cases
-#: differ only in materials or operating point meshes once per worker)
+#: differ only in materials or operating point meshes once: a case's process hands its mesh back to
+#: the process that started it, see :func:`remember_mesh`)
 MESH_CACHE: dict[str, tuple] = {}
 MESH_CACHE_SIZE = 4
 _CACHE_LOCK = threading.Lock()
@@ -83,7 +84,7 @@ def build_geometry(case: Case) -> Geometry:
     return case.architecture.build(case.params, case.domain, **case.build_options)
 
 
-def preflight(case: Case, geo: Geometry, gm: GeometricMetrics) -> None:
+def preflight(case: Case, geo: Geometry, gm: GeometricMetrics) -> float:
     """Checks that need the exact geometry but not the mesh (cheap: OCC volumes and areas).
 
     * the element count, estimated from the exact volumes and interface areas
@@ -95,15 +96,20 @@ def preflight(case: Case, geo: Geometry, gm: GeometricMetrics) -> None:
       So OCV - V >= eta_a(I / A_a) + |eta_c(I / A_c)|: a current for which that reaches the OCV
       cannot be delivered.
 
+    Returns
+    -------
+    float
+        The estimated number of tetrahedra.
+
     Raises
     ------
     CaseError
         Naming ``mesh.size`` (work too large) or ``physics.current_density`` (current too large).
     """
-    check_work(case.model, _meshed_volume(geo, gm), sum(gm.interface_area_m2.values()))
+    n = check_work(case.model, _meshed_volume(geo, gm), sum(gm.interface_area_m2.values()))
     ph = case.model.physics
     if ph.model != "secondary" or ph.current_density is None:
-        return
+        return n
     kin = kinetics(case, geo)
     ocv = case.materials["cathode"]["potential"] - case.materials["anode"]["potential"]
 
@@ -120,6 +126,7 @@ def preflight(case: Case, geo: Geometry, gm: GeometricMetrics) -> None:
         raise CaseError(f"physics.current_density = {ph.current_density:g}: more than the cell can deliver: "
                         f"the interface kinetics alone need {loss(j):.3g} V at that current, more than the "
                         f"open-circuit voltage {ocv:.3g} V; the cell carries less than {lo / 10:.3g} mA/cm2")
+    return n
 
 
 def check_geometry(case: Case, verbose: bool = False) -> float:
@@ -131,9 +138,7 @@ def check_geometry(case: Case, verbose: bool = False) -> float:
         return estimated_elements(case.model, footprint * height, lattice=True)
     with gmsh_session(verbose=verbose):
         geo = build_geometry(case)
-        gm = exact_metrics(geo)
-        preflight(case, geo, gm)
-    return estimated_elements(case.model, _meshed_volume(geo, gm), sum(gm.interface_area_m2.values()))
+        return preflight(case, geo, exact_metrics(geo))
 
 
 def _meshed_volume(geo: Geometry, gm: GeometricMetrics) -> float:

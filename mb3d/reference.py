@@ -1,7 +1,7 @@
 """The case-file reference (``docs/reference.md``), generated from the schema itself.
 
 Every key's unit, default and valid range come from the objects that check them: the pydantic models
-of :mod:`mb3d.case` (with their :class:`~mb3d.case.Range` metadata), the material property table
+of :mod:`mb3d.case` (with their :class:`~solvers.units.Range` metadata), the material property table
 :data:`solvers.materials.PROPERTIES` and each architecture's parameter record. A test compares the
 committed file with :func:`markdown`, so the documentation cannot drift from the code.
 
@@ -23,21 +23,16 @@ from . import case
 BLOCKS = (("physics", case.PhysicsSpec), ("mesh", case.MeshSpec), ("array", case.ArraySpec))
 
 
-def _ranges(annotation: Any, metadata: list) -> list[Any]:
-    found = [m for m in metadata if isinstance(m, (case.Range, Ge, Le))]
-    for arg in typing.get_args(annotation):
-        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, case.Range)]
-    return found
-
-
-def _rule(annotation: Any, metadata: list) -> tuple[str, str]:
-    """Unit and valid values of a pydantic field."""
-    for r in _ranges(annotation, metadata):
-        if isinstance(r, case.Range):
-            return r.unit, r.rule().removeprefix("in ").removesuffix(f" {r.unit}")
-    bounds = {type(m): m for m in metadata if isinstance(m, (Ge, Le))}
+def _rule(model: type[BaseModel], key: str) -> tuple[str, str]:
+    """Unit and valid values of a field of a case block."""
+    f = model.model_fields[key]
+    r = case.field_range(model, key)
+    if r is not None:
+        return r.unit, r.rule().removeprefix("in ").removesuffix(f" {r.unit}")
+    bounds = {type(m): m for m in f.metadata if isinstance(m, (Ge, Le))}
     if bounds:
         return "-", f"integer in [{bounds[Ge].ge}, {bounds[Le].le}]"
+    annotation = f.annotation
     literals = [a for a in typing.get_args(annotation) if typing.get_origin(a) is typing.Literal]
     if typing.get_origin(annotation) is typing.Literal:
         literals = [annotation]
@@ -56,7 +51,7 @@ def _cell(text: str) -> str:
 def _block(name: str, model: type[BaseModel]) -> list[str]:
     rows = [f"### `{name}:`", "", "| key | unit | default | valid values | meaning |", "|---|---|---|---|---|"]
     for key, f in model.model_fields.items():
-        unit, rule = _rule(f.annotation, f.metadata)
+        unit, rule = _rule(model, key)
         default = "-" if f.default is None else f"{f.default}"
         rows.append(f"| `{name}.{key}` | {unit} | {default} | {rule} | {f.description or ''} |")
     return rows + [""]

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from .units import QuantityError, from_si, to_si
+from .units import QuantityError, Range, from_si, to_si
 
 DATA = Path(__file__).with_name("data") / "materials.yaml"
 K_B = 1.380649e-23  # J/K
@@ -43,20 +43,18 @@ class Property(NamedTuple):
     low_open: bool = False
     doc: str = ""
 
+    @property
+    def valid(self) -> Range:
+        """The valid range as a :class:`solvers.units.Range`."""
+        return Range(self.unit, self.low, self.high, self.low_open)
+
     def rule(self) -> str:
         """The range in words, e.g. ``in (0, 100] S/cm``."""
-        unit = f" {self.unit}" if self.unit else ""
-        return f"in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}]{unit}"
+        return self.valid.rule()
 
     def contains(self, value: float) -> bool:
         """Whether ``value`` (case unit) lies in the valid range."""
-        above = value > self.low if self.low_open else value >= self.low
-        return above and value <= self.high
-
-
-def _num(x: float) -> str:
-    """``1e+06`` -> ``1e6``, ``1e-09`` -> ``1e-9``."""
-    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+        return self.valid.contains(value)
 
 
 #: property -> :class:`Property` per kind. The ranges are wide physical bounds (solid electrolytes

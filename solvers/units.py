@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pint
@@ -115,3 +116,36 @@ def from_si(value: float, unit: str) -> float:
     if unit in ("degC",):
         return float(ureg.Quantity(value, "kelvin").to("degC").magnitude)
     return float(value / base.magnitude)
+
+
+def fmt_number(x: float) -> str:
+    """A bound as a rule writes it: ``1e+06`` -> ``1e6``, ``1e-09`` -> ``1e-9``, ``100000``."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid range of a quantity, in the unit the case format reads it in.
+
+    ``low_open`` excludes the lower bound; ``nonzero`` means 0 < |x| <= high (a signed value).
+    Case keys (:mod:`mb3d.case`) and material properties (:mod:`solvers.materials`) both use it.
+    """
+
+    unit: str
+    low: float
+    high: float
+    low_open: bool = False
+    nonzero: bool = False
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` (in ``unit``) lies in the range."""
+        if self.nonzero:
+            return 0 < abs(x) <= self.high
+        return (x > self.low if self.low_open else x >= self.low) and x <= self.high
+
+    def rule(self) -> str:
+        """The range in words: ``in (0, 100] S/cm``, ``nonzero and within +-100 V``."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.nonzero:
+            return f"nonzero and within +-{fmt_number(self.high)}{unit}"
+        return f"in {'(' if self.low_open else '['}{fmt_number(self.low)}, {fmt_number(self.high)}]{unit}"
