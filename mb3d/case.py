@@ -17,7 +17,9 @@ import hashlib
 import json
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -200,11 +202,30 @@ class Case:
     architecture: registry.Architecture
     params: Any
     domain: Domain
-    materials: dict[str, Material]
+    materials: Mapping[str, Material]
+    raw_json: str = "{}"
 
     @property
     def name(self) -> str:
         return self.model.name
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """A copy of the mapping this case was validated from (after overrides)."""
+        return json.loads(self.raw_json)
+
+    def with_(self, **overrides: Any) -> "Case":
+        """A validated copy with dotted keys changed: ``case.with_(**{"geometry.pitch": 45})``.
+
+        Values are what a case file holds (numbers in the format's units, or strings with a unit:
+        ``"45 um"``); ``None`` removes a key. The case itself is frozen and never changes.
+
+        Raises
+        ------
+        CaseError
+            If a key or a value is invalid (the same one-line message as for a case file).
+        """
+        return load_case(set_keys(self.raw, overrides))
 
     @property
     def build_options(self) -> dict[str, float]:
@@ -360,6 +381,29 @@ def apply_overrides(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
     return out
 
 
+def set_keys(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``{"geometry.pitch": 45}``-style dotted keys set to Python values
+    (``None`` removes the key). The Python counterpart of :func:`apply_overrides`."""
+    out = json.loads(json.dumps(raw, default=str))
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", key):
+            raise CaseError(f"{key!r}: expected a dotted case key, e.g. geometry.pitch")
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                raise CaseError(f"{key}: {part} is not a mapping in the case")
+            node = nxt
+        if value is None:
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = json.loads(json.dumps(value, default=str))
+    return out
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, str):
         return repr(v)
@@ -418,6 +462,10 @@ def load_case(raw: dict[str, Any]) -> Case:
         With a one-line message naming the key, the value and the rule.
     """
     try:
+        raw_json = json.dumps(raw, default=str, sort_keys=True)
+    except ValueError as exc:
+        raise CaseError(f"the case is not a plain mapping of keys: {exc}") from None
+    try:
         model = CaseModel.model_validate(raw)
     except ValidationError as exc:
         raise CaseError(_pydantic_message(exc)) from None
@@ -446,7 +494,7 @@ def load_case(raw: dict[str, Any]) -> Case:
     model = model.model_copy(update={"physics": _physics(ph)})
     materials = _materials(model, params)
     _check_secondary(model, materials)
-    return Case(model, arch, params, domain, materials)
+    return Case(model, arch, params, domain, MappingProxyType(materials), raw_json)
 
 
 #: physics keys of each model (the others are errors)

@@ -24,23 +24,15 @@ crash.
 """
 from __future__ import annotations
 
-import copyreg
 import ctypes
 import multiprocessing
 import os
 import signal
 import threading
 import time
-import types
 from collections.abc import Callable
 from typing import Any
 
-def _proxy(items: dict) -> types.MappingProxyType:
-    return types.MappingProxyType(items)
-
-
-# Geometry and mesh records hold read-only mappings; let them travel to and from children.
-copyreg.pickle(types.MappingProxyType, lambda m: (_proxy, (dict(m),)))
 
 _LIVE: set = set()
 _LIVE_LOCK = threading.Lock()
