@@ -20,14 +20,15 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from geom3d import Domain, ParameterError, registry
 from geom3d.params import Layer
-from solvers.materials import Material, library, resolve
+from solvers.constants import ZERO_CELSIUS_K
+from solvers.materials import Material, resolve
 from solvers.units import QuantityError, Range, from_si, to_si
 
 
@@ -111,26 +112,57 @@ class ArraySpec(_Strict):
     ny: int = Field(4, ge=1, le=200, strict=True, description="repeat units along y")
 
 
-class PhysicsSpec(_Strict):
-    """``physics:`` block."""
+class PhysicsBase(BaseModel):
+    """Keys every model's ``physics:`` block has. Subclass it with ``model: Literal["NAME"] = "NAME"``
+    and the model's own keys (annotated with a :class:`~solvers.units.Range`-carrying type such as
+    :data:`mb3d.case.Voltage` to get units, ranges and the SI conversion)."""
 
-    model: Literal["primary", "secondary"] = Field("primary", description="current distribution model")
-    voltage: Voltage | None = Field(None, description="primary: potential difference between the electrode "
-                                                      "surfaces (default 0.1 V)")
-    current_density: CurrentDensity | None = Field(None, description="secondary: discharge current per "
-                                                                     "footprint (default 0.1 mA/cm2)")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
     temperature: Temperature = Field(25.0, description="conductivities follow their Arrhenius laws")
-    cell_voltage: Voltage | None = Field(None, description="secondary, instead of current_density: "
-                                                           "potentiostatic, between 0 and the OCV")
-    kinetics: Literal["butler_volmer", "linear"] | None = Field(None, description="secondary: interface "
-                                                                                  "kinetics (default butler_volmer)")
-    electrode_conduction: bool | None = Field(None, description="secondary: solve the electronic potential "
-                                                                "in the electrodes (default false)")
+    #: how the error message for a key of another model names the keys this model takes
+    takes: ClassVar[str] = ""
+
+    def complete(self) -> PhysicsBase:
+        """This block with its defaults filled in and its cross-key rules checked (raise
+        :class:`mb3d.case.CaseError`). Called once when the case is loaded."""
+        return self
+
+    def check(self, materials: Mapping[str, Any]) -> None:
+        """Rules that need the resolved materials (raise :class:`mb3d.case.CaseError`)."""
 
     @property
     def temperature_K(self) -> float:
         """``temperature`` (degC in the case) in kelvin."""
-        return self.temperature + 273.15
+        return self.temperature + ZERO_CELSIUS_K
+
+    def si(self) -> SI:
+        """The block in SI units: every quantity key converted from the unit of its range
+        (temperature in kelvin); other keys as they are."""
+        out = {}
+        for key in type(self).model_fields:
+            value = getattr(self, key)
+            r = field_range(type(self), key)
+            if key == "temperature":
+                value = self.temperature_K
+            elif r is not None and value is not None:
+                value = to_si(value, r.unit, f"physics.{key}")
+            out[key] = value
+        return SI(MappingProxyType(out))
+
+
+@dataclasses.dataclass(frozen=True)
+class SI:
+    """A read-only record of SI values with attribute access (``physics.current_density`` in A/m^2)."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["values"][key]
+        except KeyError:
+            raise AttributeError(key) from None
 
 
 #: default ``mesh.max_elements``: about what this 24 GB, 2-core machine solves in a few minutes (a
@@ -169,6 +201,15 @@ class Expectation(_Strict):
     abs: float | None = Field(None, ge=0)
 
 
+def _mapping(value: Any) -> Any:
+    """``physics:`` is a mapping (checked against its model's spec by :func:`load_case`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, (dict, PhysicsBase)):
+        raise ValueError("must be a mapping of physics keys (model, temperature, ...)")
+    return value
+
+
 class CaseModel(_Strict):
     """The structure of a case file (the geometry is checked by the architecture)."""
 
@@ -178,7 +219,7 @@ class CaseModel(_Strict):
     array: ArraySpec | None = None
     geometry: dict[str, Any] = Field(default_factory=dict)
     materials: MaterialsSpec = MaterialsSpec()
-    physics: PhysicsSpec = PhysicsSpec()
+    physics: Annotated[Any, BeforeValidator(_mapping)] = Field(default_factory=dict)
     mesh: MeshSpec = MeshSpec()
     expected: dict[str, Expectation] | None = None
 
@@ -194,8 +235,17 @@ class Case:
     params : geom3d.Params
         Geometry parameters, SI.
     domain : geom3d.Domain
-    materials : dict
-        Role (electrolyte, anode, cathode) -> :class:`solvers.materials.Material`.
+    materials : mapping
+        Role (electrolyte, anode, cathode) -> :class:`solvers.materials.Material` (SI).
+    raw_json : str
+        The mapping the case was validated from (:attr:`raw`).
+    physics : SI
+        The ``physics:`` block of the case's model in SI units (A/m^2, V, K).
+    mesh : SI
+        The ``mesh:`` block in SI: ``size``, ``interface_size`` (default filled in),
+        ``thin_layer_limit`` in metres; ``order``, ``max_elements``.
+
+    ``model`` keeps the validated block in the case units (what :meth:`normalized` writes).
     """
 
     model: CaseModel
@@ -204,6 +254,8 @@ class Case:
     domain: Domain
     materials: Mapping[str, Material]
     raw_json: str = "{}"
+    physics: SI | None = None
+    mesh: SI | None = None
 
     @property
     def name(self) -> str:
@@ -413,7 +465,9 @@ def _fmt_value(v: Any) -> str:
     return str(v)
 
 
-def _pydantic_message(err: ValidationError) -> str:
+def _pydantic_message(err: ValidationError, prefix: str = "", root: type[BaseModel] | None = None) -> str:
+    """One line for the first error of a validation (``prefix``: the dotted key of the block that
+    ``root`` validated, for a block validated on its own)."""
     errors = err.errors()
     e = errors[0]
     # pydantic puts the member type of a union in loc ("str", "dict[str,any]"): keep only keys
@@ -421,11 +475,11 @@ def _pydantic_message(err: ValidationError) -> str:
         return isinstance(p, int) or (re.fullmatch(r"[A-Za-z_]\w*", p) is not None
                                       and p not in ("str", "int", "float"))
 
-    loc = ".".join(str(p) for p in e["loc"] if is_key(p))
+    loc = ".".join([prefix] * bool(prefix) + [str(p) for p in e["loc"] if is_key(p)])
     typ, msg = e["type"], e["msg"]
     if typ == "extra_forbidden":
         parent = e["loc"][:-1]
-        model = CaseModel
+        model = root or CaseModel
         for part in parent:
             model = model.model_fields[part].annotation
             model = next((a for a in getattr(model, "__args__", (model,)) if isinstance(a, type)
@@ -490,57 +544,52 @@ def load_case(raw: dict[str, Any]) -> Case:
         raise CaseError(f"mesh.interface_size = {mesh.interface_size}: must be <= mesh.size ({mesh.size})")
     footprint, height = params.box(domain)
     check_work(model, footprint * height, lattice=arch.implicit)
-    ph = model.physics
-    model = model.model_copy(update={"physics": _physics(ph)})
+    physics = _physics(model.physics)
+    model = model.model_copy(update={"physics": physics})
     materials = _materials(model, params)
-    _check_secondary(model, materials)
-    return Case(model, arch, params, domain, MappingProxyType(materials), raw_json)
+    physics.check(materials)
+    return Case(model, arch, params, domain, MappingProxyType(materials), raw_json, physics.si(), _mesh_si(model))
 
 
-#: physics keys of each model (the others are errors)
-PHYSICS_KEYS = {"primary": ("voltage",),
-                "secondary": ("current_density", "cell_voltage", "kinetics", "electrode_conduction")}
+def _mesh_si(model: CaseModel) -> SI:
+    m = model.mesh
+    return SI(MappingProxyType({"size": m.size * 1e-6, "interface_size": hi_um(model) * 1e-6, "order": m.order,
+                                "thin_layer_limit": m.thin_layer_limit * 1e-6, "max_elements": m.max_elements}))
 
 
-def _physics(ph: PhysicsSpec) -> PhysicsSpec:
-    """Check which physics keys the model takes and fill in its defaults."""
-    other = "secondary" if ph.model == "primary" else "primary"
-    for key in PHYSICS_KEYS[other]:
-        value = getattr(ph, key)
-        if value is not None:
-            hint = ("current_density (galvanostatic) or cell_voltage (potentiostatic)"
-                    if ph.model == "secondary" else "voltage")
-            raise CaseError(f"physics.{key} = {_fmt_value(value)}: only used by the {other} model "
-                            f"(physics.model: {other}); the {ph.model} model takes {hint} (remove the key, or --set physics.{key}=null)")
-    if ph.model == "primary":
-        return ph.model_copy(update={"voltage": 0.1 if ph.voltage is None else ph.voltage})
-    if ph.current_density is not None and ph.cell_voltage is not None:
-        raise CaseError(f"physics.cell_voltage = {ph.cell_voltage}: give either current_density "
-                        "(galvanostatic) or cell_voltage (potentiostatic), not both")
-    update: dict[str, Any] = {"kinetics": ph.kinetics or "butler_volmer",
-                              "electrode_conduction": bool(ph.electrode_conduction)}
-    if ph.cell_voltage is None and ph.current_density is None:
-        update["current_density"] = 0.1
-    return ph.model_copy(update=update)
+def _physics(raw: Any) -> PhysicsBase:
+    """Validate a ``physics:`` mapping against the spec of its ``model`` (a discriminated union over
+    the registered models, :mod:`mb3d.models`), fill in its defaults and check its rules. A key of
+    another model is named as such."""
+    from . import models  # noqa: PLC0415
 
-
-def _check_secondary(model: CaseModel, materials: dict[str, Material]) -> None:
-    """The properties the secondary model needs, and a cell voltage below the open-circuit voltage."""
-    ph = model.physics
-    if ph.model != "secondary":
-        return
-    need = ["exchange_current_density"] + (["electronic_conductivity"] if ph.electrode_conduction else [])
-    for role in ("anode", "cathode"):
-        for prop in need:
-            if prop not in materials[role].props:
-                why = "the secondary model" if prop == "exchange_current_density" else "electrode_conduction"
-                raise CaseError(f"materials.{role}.{prop}: missing for {materials[role].name!r}, "
-                                f"required by {why}")
-    if ph.cell_voltage is not None:
-        ocv = materials["cathode"]["potential"] - materials["anode"]["potential"]
-        if not 0 < ph.cell_voltage < ocv:
-            raise CaseError(f"physics.cell_voltage = {ph.cell_voltage}: must lie between 0 and the "
-                            f"open-circuit voltage {_round(ocv)} V (discharge)")
+    if isinstance(raw, PhysicsBase):
+        return raw
+    name = raw.get("model", "primary")
+    try:
+        spec = models.get(name).spec if isinstance(name, str) else None
+    except KeyError:
+        spec = None
+    if spec is None:
+        raise CaseError(f"physics.model = {_fmt_value(name)}: unknown; known: {', '.join(models.names())}")
+    for key in raw:
+        if key in spec.model_fields:
+            continue
+        owner = next((m for m in models.names() if m != name and key in models.get(m).spec.model_fields), None)
+        if owner is None:
+            continue
+        other = models.get(owner).spec
+        try:
+            value = getattr(other.model_validate({"model": owner, key: raw[key]}), key)
+        except ValidationError as exc:
+            raise CaseError(_pydantic_message(exc, "physics", other)) from None
+        raise CaseError(f"physics.{key} = {_fmt_value(value)}: only used by the {owner} model (physics.model: "
+                        f"{owner}); the {name} model takes {spec.takes or ', '.join(spec.model_fields)} "
+                        f"(remove the key, or --set physics.{key}=null)")
+    try:
+        return spec.model_validate(raw).complete()
+    except ValidationError as exc:
+        raise CaseError(_pydantic_message(exc, "physics", spec)) from None
 
 
 def case_options(model: CaseModel) -> dict[str, float]:
@@ -685,22 +734,18 @@ def _layers(value: Any, key: str) -> tuple[Layer, ...]:
 
 
 def _materials(model: CaseModel, params: Any) -> dict[str, Material]:
-    """Resolve the three materials; an architecture with a layer stack names them in its layers, and a
-    ``materials:`` entry that names another material for the same role is an error."""
+    """Resolve the three materials, and those of the other films of a layer stack (barrier, collector:
+    by role, overrides kept); a stack names its materials in its layers, and a ``materials:`` entry
+    that names another material for the same role is an error."""
     specs: dict[str, tuple[Any, str]] = {role: (getattr(model.materials, role), f"materials.{role}")
                                          for role in ("electrolyte", "anode", "cathode")}
     for i, layer in enumerate(getattr(params, "layers", ()) or ()):
         key = f"geometry.layers[{i}].material"
-        if layer.role not in specs:   # barrier, collector: a library name, or a mapping kept as given
-            if isinstance(layer.material, str) and layer.material not in library():
-                raise CaseError(f"{key} = {layer.material!r}: unknown material; known: {', '.join(library())}")
-            if not isinstance(layer.material, (str, dict)):
-                raise CaseError(f"{key} = {_fmt_value(layer.material)}: must be a library name or a mapping")
-            continue
-        if layer.role in model.materials.model_fields_set and specs[layer.role][0] != layer.material:
+        if layer.role in specs and layer.role in model.materials.model_fields_set \
+                and specs[layer.role][0] != layer.material:
             raise CaseError(f"materials.{layer.role} = {_fmt_value(specs[layer.role][0])}: conflicts with "
                             f"{key} = {_fmt_value(layer.material)}; name the material in one place")
-        specs[layer.role] = (layer.material, key)
+        specs[layer.role] = (layer.material, key)   # barrier, collector: a library name or a mapping too
     try:
         return {role: resolve(spec, role, key) for role, (spec, key) in specs.items()}
     except QuantityError as exc:

@@ -43,15 +43,16 @@ def headline(record: Any) -> Table:
     t.add_row("interface area gain", _fmt(g["area_gain"]["anode"]), _fmt(g["area_gain"]["cathode"]))
     t.add_row("capacity by electrode (uAh/cm2)", _fmt(g["capacity_by_electrode_uAh_cm2"]["anode"]),
               _fmt(g["capacity_by_electrode_uAh_cm2"]["cathode"]))
-    cd = s["current_density_mA_cm2"]
-    t.add_row("mean current density (mA/cm2)", _fmt(cd["anode"]["mean"]), _fmt(cd["cathode"]["mean"]))
-    t.add_row("cov of current density", _fmt(cd["anode"]["cov"]), _fmt(cd["cathode"]["cov"]))
-    t.add_row("p95/p05 of current density", _fmt(cd["anode"]["p95_over_p05"]), _fmt(cd["cathode"]["p95_over_p05"]))
-    if s.get("model") == "secondary":
-        op = s["overpotential_V"]
-        t.add_row("ohmic loss in electrode (V)", _fmt(op["anode_ohmic"]), _fmt(op["cathode_ohmic"]))
-        t.add_row("kinetic overpotential (V)", _fmt(op["anode_kinetic"]), _fmt(op["cathode_kinetic"]))
-        t.add_row("Wagner number", _fmt(s["wagner_number"]["anode"]), _fmt(s["wagner_number"]["cathode"]))
+    cd = s.get("current_density_mA_cm2")     # a plug-in model may report other quantities
+    if isinstance(cd, dict) and "anode" in cd:
+        t.add_row("mean current density (mA/cm2)", _fmt(cd["anode"]["mean"]), _fmt(cd["cathode"]["mean"]))
+        t.add_row("cov of current density", _fmt(cd["anode"]["cov"]), _fmt(cd["cathode"]["cov"]))
+        t.add_row("p95/p05 of current density", _fmt(cd["anode"]["p95_over_p05"]),
+                  _fmt(cd["cathode"]["p95_over_p05"]))
+    extra = _model_rows(s)
+    for label, a, c in extra:
+        if c is not None:
+            t.add_row(label, _fmt(a), _fmt(c))
     if "edge_over_interior_current" in s:
         r = s["edge_over_interior_current"]
         t.add_row("edge / interior pillar current", _fmt(r.get("anode")), _fmt(r.get("cathode")))
@@ -60,17 +61,14 @@ def headline(record: Any) -> Table:
         ("footprint (um2)", g["footprint_area_um2"]),
         ("capacity (uAh/cm2)", g["capacity_uAh_cm2"]),
         ("energy (uWh/cm2)", g["energy_uWh_cm2"]),
-        ("current (A)", s["current_A"]),
-        ("ASR (ohm cm2)", s["asr_ohm_cm2"]),
-        ("planar-equivalent ASR (ohm cm2)", s["planar_equivalent"]["asr_ohm_cm2"]),
-        ("ASR gain vs planar", s["asr_gain_vs_planar"]),
+        ("current (A)", s.get("current_A")),
+        ("ASR (ohm cm2)", s.get("asr_ohm_cm2")),
+        ("planar-equivalent ASR (ohm cm2)", (s.get("planar_equivalent") or {}).get("asr_ohm_cm2")),
+        ("ASR gain vs planar", s.get("asr_gain_vs_planar")),
         ("tetrahedra / DOFs", f"{m['n_tetrahedra']} / {m['n_dofs']} (P{m['element_order']})"),
         ("wall time (s)", record["timing_s"]["total"]),
     ]
-    if s.get("model") == "secondary":
-        rows[3:3] = [("open-circuit / cell voltage (V)", f"{_fmt(s['ocv_V'])} / {_fmt(s['cell_voltage_V'])}"),
-                     ("electrolyte ohmic loss (V)", s["overpotential_V"]["electrolyte_ohmic"]),
-                     ("Newton iterations", s["newton"]["iterations"])]
+    rows[3:3] = [(label, a) for label, a, c in extra if c is None]
     if g.get("transparency_fraction", 0):
         rows.insert(3, ("transparency", g["transparency_fraction"]))
         rows.insert(4, ("opaque features (um)", f"{_fmt(g['smallest_opaque_feature_um'])} to "
@@ -79,6 +77,17 @@ def headline(record: Any) -> Table:
     for name, v in rows:
         t.add_row(name, _fmt(v), "")
     return t
+
+
+def _model_rows(solution: Any) -> list[tuple[str, Any, Any]]:
+    """The model's own rows for the summary table (:attr:`mb3d.models.Model.headline`)."""
+    from . import models  # noqa: PLC0415
+
+    try:
+        model = models.get(str(solution.get("model")))
+    except KeyError:
+        return []
+    return list(model.headline(solution)) if model.headline is not None else []
 
 
 def _load(args: argparse.Namespace):
@@ -296,6 +305,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from geom3d import registry  # noqa: PLC0415
     from solvers.materials import library  # noqa: PLC0415
 
+    from . import models  # noqa: PLC0415
+
     t = Table(title="architectures", header_style="bold")
     t.add_column("name")
     t.add_column("domains")
@@ -303,23 +314,54 @@ def cmd_list(args: argparse.Namespace) -> int:
     for a in registry.ARCHITECTURES.values():
         t.add_row(a.name, ", ".join(a.domains), a.summary)
     out.print(t)
+    t = Table(title="physics models (physics.model)", header_style="bold")
+    t.add_column("name")
+    t.add_column("summary")
+    for name in models.names():
+        t.add_row(name, escape(models.get(name).summary))
+    out.print(t)
     lib = library()
     for kind in ("electrolyte", "electrode", "other"):
         names = [n for n, m in lib.items() if m.kind == kind]
         out.print(f"[bold]{kind}s[/]: " + ", ".join(names))
-    out.print("details: mb3d describe ARCH, mb3d materials [NAME]")
+    out.print("details: mb3d describe ARCH|MODEL, mb3d materials [NAME]")
+    return 0
+
+
+def _describe_model(name: str) -> int:
+    """``mb3d describe MODEL``: the model's physics keys with units, defaults and valid values."""
+    from . import models  # noqa: PLC0415
+    from .reference import _rule  # noqa: PLC0415
+
+    model = models.get(name)
+    out.print(f"[bold]{name}[/] (physics.model): {escape(model.summary)}")
+    t = Table(title="physics keys", header_style="bold")
+    for col in ("key", "unit", "default", "valid values", "description"):
+        t.add_column(col)
+    for key, f in model.spec.model_fields.items():
+        if key == "model":
+            continue
+        unit, rule = _rule(model.spec, key)
+        t.add_row(key, unit, "-" if f.default is None else escape(str(f.default)), escape(rule),
+                  escape(f.description or ""))
+    out.print(t)
+    print((sys.modules[model.solve.__module__].__doc__ or "").strip())
     return 0
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from geom3d import registry  # noqa: PLC0415
+
+    from . import models  # noqa: PLC0415
     from .case import CaseError  # noqa: PLC0415
 
+    if args.architecture in models.names() and args.architecture not in registry.ARCHITECTURES:
+        return _describe_model(args.architecture)
     try:
         arch = registry.get(args.architecture)
     except KeyError as exc:
-        raise CaseError(f"architecture = {args.architecture!r}: unknown; known: "
-                        f"{', '.join(registry.ARCHITECTURES)}") from exc
+        raise CaseError(f"{args.architecture!r}: neither an architecture ({', '.join(registry.ARCHITECTURES)}) "
+                        f"nor a physics model ({', '.join(models.names())})") from exc
     out.print(f"[bold]{arch.name}[/]: {arch.summary}")
     out.print(f"domains: {', '.join(arch.domains)}")
     t = Table(title="geometry keys", header_style="bold")
@@ -398,7 +440,7 @@ def parser() -> argparse.ArgumentParser:
                         "exact volumes and interface areas")
     v.set_defaults(func=cmd_validate)
     sub.add_parser("list", help="list architectures and materials").set_defaults(func=cmd_list)
-    d = sub.add_parser("describe", help="geometry keys of an architecture")
+    d = sub.add_parser("describe", help="geometry keys of an architecture, or physics keys of a model")
     d.add_argument("architecture")
     d.set_defaults(func=cmd_describe)
     m = sub.add_parser("materials", help="the materials library, or one material with its sources")

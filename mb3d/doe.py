@@ -272,7 +272,8 @@ def case_units(base: dict[str, Any], keys: Iterable[str]) -> dict[str, str | Non
     from geom3d import registry  # noqa: PLC0415
     from solvers.materials import PROPERTIES  # noqa: PLC0415
 
-    from .case import MeshSpec, PhysicsSpec, field_range  # noqa: PLC0415
+    from . import models  # noqa: PLC0415
+    from .case import MeshSpec, field_range  # noqa: PLC0415
 
     def spec_unit(model: Any, name: str) -> str | None:
         r = field_range(model, name)
@@ -290,7 +291,11 @@ def case_units(base: dict[str, Any], keys: Iterable[str]) -> dict[str, str | Non
             f = fields.get(parts[1])
             unit = None if f is None or f.unit is None else (f.unit or "dimensionless")
         elif parts[0] == "physics" and len(parts) == 2:
-            unit = spec_unit(PhysicsSpec, parts[1])
+            physics = base.get("physics") if isinstance(base.get("physics"), dict) else {}
+            try:
+                unit = spec_unit(models.get(str(physics.get("model", "primary"))).spec, parts[1])
+            except KeyError:    # an unknown model: the case check names it
+                unit = None
         elif parts[0] == "mesh" and len(parts) == 2:
             unit = spec_unit(MeshSpec, parts[1])
         elif parts[0] == "materials" and len(parts) == 3:

@@ -10,7 +10,6 @@ Regenerate with ``python -m mb3d.reference > docs/reference.md``.
 from __future__ import annotations
 
 import typing
-from typing import Any
 
 from annotated_types import Ge, Le
 from pydantic import BaseModel
@@ -18,9 +17,9 @@ from pydantic import BaseModel
 from geom3d import registry
 from solvers.materials import PROPERTIES
 
-from . import case
+from . import case, models
 
-BLOCKS = (("physics", case.PhysicsSpec), ("mesh", case.MeshSpec), ("array", case.ArraySpec))
+BLOCKS = (("mesh", case.MeshSpec), ("array", case.ArraySpec))
 
 
 def _rule(model: type[BaseModel], key: str) -> tuple[str, str]:
@@ -48,13 +47,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _block(name: str, model: type[BaseModel]) -> list[str]:
-    rows = [f"### `{name}:`", "", "| key | unit | default | valid values | meaning |", "|---|---|---|---|---|"]
+def _block(name: str, model: type[BaseModel], title: str | None = None, skip: tuple[str, ...] = ()) -> list[str]:
+    rows = [title or f"### `{name}:`", "", "| key | unit | default | valid values | meaning |", "|---|---|---|---|---|"]
     for key, f in model.model_fields.items():
+        if key in skip:
+            continue
         unit, rule = _rule(model, key)
         default = "-" if f.default is None else f"{f.default}"
         rows.append(f"| `{name}.{key}` | {unit} | {default} | {rule} | {f.description or ''} |")
     return rows + [""]
+
+
+def _physics() -> list[str]:
+    """The ``physics:`` block: ``model`` picks a registered model; each model's keys."""
+    rows = ["### `physics:`", "",
+            f"`physics.model` picks the physics model (default primary): one of {', '.join(models.BUILTIN)} "
+            "(`mb3d list`; `mb3d describe MODEL` prints the same tables). Each model takes its own keys; a key "
+            "of another model is an error.", ""]
+    for name in models.BUILTIN:
+        m = models.get(name)
+        rows += _block("physics", m.spec, f"#### `physics.model: {name}`: {m.summary}", skip=("model",))
+    return rows
 
 
 def _materials() -> list[str]:
@@ -111,6 +124,7 @@ def markdown() -> str:
         rows.append(f"| `materials.{role}` | {default} | a library name (`mb3d materials`) or a mapping "
                     "(properties below) |")
     rows.append("")
+    rows += _physics()
     for name, model in BLOCKS:
         rows += _block(name, model)
     return "\n".join(rows + _materials() + _architectures()).rstrip() + "\n"

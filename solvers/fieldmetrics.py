@@ -15,12 +15,11 @@ import math
 import numpy as np
 from skfem import FacetBasis
 
-#: A/m^2 -> mA/cm^2
-A_M2_TO_MA_CM2 = 0.1
+from .constants import A_M2_TO_MA_CM2  # noqa: F401  (re-exported)
 
 
 def normal_current_density(mesh, elem, phi: np.ndarray, sigma: float, facets: np.ndarray,
-                           electrode: str) -> tuple[np.ndarray, np.ndarray]:
+                           electrode: str, facet_basis: FacetBasis | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Normal current density at the quadrature points of interface facets.
 
     Parameters
@@ -37,6 +36,8 @@ def normal_current_density(mesh, elem, phi: np.ndarray, sigma: float, facets: np
         Interface facets (boundary facets of the electrolyte mesh).
     electrode : {"anode", "cathode"}
         Sign convention: positive for discharge current into the cathode and out of the anode.
+    facet_basis : skfem.FacetBasis, optional
+        The facet basis of ``elem`` on ``facets`` if already built (the cell problem keeps one).
 
     Returns
     -------
@@ -45,7 +46,7 @@ def normal_current_density(mesh, elem, phi: np.ndarray, sigma: float, facets: np
     w : ndarray (n_facets, n_qp)
         Quadrature weights (areas), m^2.
     """
-    fb = FacetBasis(mesh, elem, facets=facets)
+    fb = FacetBasis(mesh, elem, facets=facets) if facet_basis is None else facet_basis
     g = fb.interpolate(phi).grad
     n = fb.normals
     jn = -sigma * np.einsum("i...,i...->...", g, n)

@@ -23,10 +23,10 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from .constants import K_B
 from .units import QuantityError, Range, from_si, to_si
 
 DATA = Path(__file__).with_name("data") / "materials.yaml"
-K_B = 1.380649e-23  # J/K
 
 class Property(NamedTuple):
     """One material property: its case unit, other accepted units, default and valid range.
@@ -124,7 +124,13 @@ class Material:
     def display(self) -> dict[str, Any]:
         """Properties in the case units (``S/cm``, ``eV``, ``mAh/g`` ...)."""
         spec = PROPERTIES[self.kind]
-        return {k: round(from_si(v, spec[k].unit or "dimensionless"), 12) for k, v in self.props.items()}
+        return {k: _significant(from_si(v, spec[k].unit or "dimensionless")) for k, v in self.props.items()}
+
+
+def _significant(x: float, digits: int = 12) -> float:
+    """``x`` rounded to ``digits`` significant digits (``round(x, 12)`` would keep 12 decimals and
+    show 1e-13 S/cm as 0)."""
+    return float(f"{x:.{digits}g}")
 
 
 def _parse_props(raw: dict[str, Any], kind: str, key: str, *, with_source: bool) -> tuple[dict, dict]:
@@ -182,23 +188,31 @@ def resolve(spec: Any, role: str, key: str) -> Material:
     spec : str or dict
         A library name; ``{base: NAME, prop: value, ...}`` (library entry with overrides); or
         ``{name: NAME, prop: value, ...}`` (a new material).
-    role : {"electrolyte", "anode", "cathode"}
+    role : str
+        ``electrolyte``, ``anode``, ``cathode``, or a passive film of a stack (``barrier``,
+        ``collector``: any library material).
     key : str
         Dotted key for messages (``materials.electrolyte``).
     """
-    kind = "electrolyte" if role == "electrolyte" else "electrode"
     lib = library()
-    names = [n for n, m in lib.items() if m.kind == kind]
+    if role in ("electrolyte", "anode", "cathode"):
+        kind = "electrolyte" if role == "electrolyte" else "electrode"
+        names = [n for n, m in lib.items() if m.kind == kind]
+        what = kind
+    else:   # a passive film: any library material, of its own kind
+        base = spec if isinstance(spec, str) else spec.get("base") if isinstance(spec, dict) else None
+        kind = lib[base].kind if isinstance(base, str) and base in lib else "other"
+        names, what = list(lib), "material"
     if isinstance(spec, str):
         if spec not in lib or lib[spec].kind != kind:
-            raise QuantityError(key, spec, f"unknown {kind}; known: {', '.join(names)}")
+            raise QuantityError(key, spec, f"unknown {what}; known: {', '.join(names)}")
         return lib[spec]
     if not isinstance(spec, dict):
         raise QuantityError(key, spec, "must be a library name or a mapping {base: NAME, ...} / {name: ..., ...}")
     if "base" in spec:
         base = spec["base"]
         if base not in lib or lib[base].kind != kind:
-            raise QuantityError(f"{key}.base", base, f"unknown {kind}; known: {', '.join(names)}")
+            raise QuantityError(f"{key}.base", base, f"unknown {what}; known: {', '.join(names)}")
         props, _ = _parse_props(spec, kind, key, with_source=False)
         bm = lib[base]
         name = str(spec.get("name", f"{base} (modified)"))

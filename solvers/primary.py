@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from skfem import ElementTetP1, ElementTetP2, MeshTet
+from skfem import MeshTet
 
+from .cell import ELEMENTS
 from .fem import SolveInfo, dirichlet_system, dof_basis, laplace_p1, laplace_p2, p1_gradients, solve_spd
 
-ELEMENTS = {1: ElementTetP1, 2: ElementTetP2}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def cell_gradient(mesh: MeshTet, basis, phi: np.ndarray) -> np.ndarray:
 def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
                   cathode_facets: np.ndarray, voltage_V: float, order: int = 1,
                   method: str = "auto", groups: Mapping[str, tuple[str, np.ndarray]] | None = None,
-                  rtol: float = 1e-10) -> PrimarySolution:
+                  rtol: float = 1e-10, basis=None) -> PrimarySolution:
     """Solve the primary current distribution.
 
     Parameters
@@ -122,6 +122,9 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
         current is reported in ``group_current_A``.
     rtol : float
         Relative residual of the iterative solver.
+    basis : skfem.CellBasis, optional
+        For P2, the degree-of-freedom basis of ``mesh`` if already built (the cell problem keeps
+        one).
 
     Returns
     -------
@@ -139,7 +142,7 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
             return np.unique(mesh.facets[:, facets])
     else:            # specialised kernel; the basis only numbers the degrees of freedom
         K = laplace_p2(mesh, float(sigma_S_m))
-        basis = dof_basis(mesh, ELEMENTS[order]())
+        basis = dof_basis(mesh, ELEMENTS[order]()) if basis is None else basis
         n_dofs = basis.N
 
         def dofs_of(facets: np.ndarray) -> np.ndarray:

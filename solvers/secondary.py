@@ -41,7 +41,8 @@ hierarchy of the first Jacobian as long as CG stays within twice its first itera
 interface terms are sparse products with the fixed matrix of basis values at the facet quadrature
 points (:func:`trace_operator`).
 Convergence: ``||R|| <= rtol * ||interface current vector||``; otherwise :class:`SolverError` says
-how far it got.
+how far it got. The Newton parts (interface terms, bordering, the loop) are :mod:`solvers.newton`;
+the meshes, bases and trace maps come from the cell problem (:mod:`solvers.cell`).
 
 Loss breakdown from the dissipation, each divided by the current I (volts):
 electrolyte ohmic ``phi_e^T K_e phi_e``, electrode ohmic ``phi_s^T K_s phi_s`` plus the collapsed
@@ -56,11 +57,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from skfem import FacetBasis, MeshTet
 
-from .fem import SolveInfo, SolverError, dof_basis, laplace_p1, laplace_p2, spd_solver
+from .cell import ELEMENTS, CellProblem
+from .fem import laplace_p1, laplace_p2
 from .kinetics import Kinetics
-from .primary import ELEMENTS
+from .names import ELECTRODES, electrode_sign
+from .newton import (InterfaceState, InterfaceTerm, LinearStep, NewtonInfo, SolverError, jacobian, linear_laws,
+                     newton, residual)
+
+__all__ = ["Electrode", "ElectrodeResult", "InfeasibleError", "NewtonInfo", "SecondarySolution", "TwoFieldSystem",
+           "assemble_two_field", "solve_secondary"]
 
 
 @dataclass(frozen=True)
@@ -69,39 +75,17 @@ class Electrode:
 
     Attributes
     ----------
-    facets : ndarray of int
-        Its interface facets in the electrolyte mesh.
     kinetics : Kinetics
     potential_V : float
         Equilibrium potential U vs Li/Li+.
-    mesh : MeshTet or None
-        The electrode region's mesh for electronic conduction; None for an equipotential electrode.
-    sigma_S_m : float
-        Electronic conductivity (with ``mesh``).
-    collector_facets : ndarray of int
-        Facets of ``mesh`` on the collector (equipotential, with ``mesh``).
-    nodes : ndarray of int
-        Global node number of every node of ``mesh`` (to match interface degrees of freedom).
+    sigma_S_m : float or None
+        Electronic conductivity: the electrode region conducts (its mesh, collector and trace map
+        come from the cell problem); None for an equipotential electrode.
     """
 
-    facets: np.ndarray
     kinetics: Kinetics
     potential_V: float
-    mesh: MeshTet | None = None
-    sigma_S_m: float = 0.0
-    collector_facets: np.ndarray | None = None
-    nodes: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class NewtonInfo:
-    """How the nonlinear solve went."""
-
-    iterations: int
-    relative_residual: float
-    history: tuple[float, ...]
-    linear: SolveInfo
-
+    sigma_S_m: float | None = None
 
 @dataclass(frozen=True)
 class ElectrodeResult:
@@ -191,74 +175,107 @@ class SecondarySolution:
         return out
 
 
-def trace_operator(fb: FacetBasis) -> sp.csr_matrix:
-    """Sparse matrix P (n_facets * n_qp x N) with ``(P @ w).reshape(n_facets, n_qp)`` the values of
-    the finite element function ``w`` at the facet quadrature points. The interface forms are then
-    ``b = P^T (i dx)`` (= the form ``i v``) and ``G = P^T diag(g dx) P`` (= ``g u v``): two sparse
-    products per Newton step instead of a form assembly."""
-    nf, nq = fb.dx.shape
-    rows = np.arange(nf * nq).reshape(nf, nq)
-    r, c, v = [], [], []
-    for i in range(fb.Nbfun):
-        r.append(rows.ravel())
-        c.append(np.repeat(fb.element_dofs[i], nq))
-        v.append(np.asarray(fb.basis[i][0]).ravel())
-    P = sp.csr_matrix((np.concatenate(v), (np.concatenate(r), np.concatenate(c))), shape=(nf * nq, fb.N))
-    P.eliminate_zeros()
-    return P
+def stiffness(mesh, sigma: float, order: int) -> sp.csr_matrix:
+    """sigma grad u . grad v on ``mesh`` (specialised kernels)."""
+    return (laplace_p1 if order == 1 else laplace_p2)(mesh, float(sigma))
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One int64 key per unordered pair of node numbers (< 2^31)."""
-    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    return lo * 2 ** 31 + hi
+@dataclass(frozen=True)
+class TwoFieldSystem:
+    """The unknowns and linear operators of the secondary problem, assembled once.
 
+    The unknown vector is ``[phi_e | psi_anode | psi_cathode]``: electrolyte potential, then each
+    electrode's potential relative to its equilibrium potential (psi_s = phi_s - U; one unknown
+    for an equipotential electrode). Interface laws act through :attr:`terms`.
 
-def trace_map(be, nodes_e: np.ndarray, bs, nodes_s: np.ndarray, dofs_e: np.ndarray) -> sp.csr_matrix:
-    """0/1 matrix (bs.N x be.N) taking the electrolyte interface degrees of freedom ``dofs_e`` to
-    the electrode degrees of freedom at the same place (vertices, and edges for P2).
-
-    Raises
-    ------
-    ValueError
-        If an interface degree of freedom has no partner (the meshes do not conform).
+    Attributes
+    ----------
+    K : scipy.sparse.csr_matrix (N, N)
+        Block-diagonal stiffness of the electrolyte and the conducting electrodes.
+    blocks : dict
+        ``electrolyte``/``anode``/``cathode`` -> its diagonal block.
+    offsets, sizes : dict
+        Per electrode, where its unknowns start and how many there are.
+    collectors : dict
+        Per electrode, its collector unknowns (global numbering).
+    terms : dict
+        Per electrode, its :class:`solvers.newton.InterfaceTerm`.
+    n_electrolyte : int
     """
-    rows, cols = [], []
-    _, ie, is_ = np.intersect1d(nodes_e, nodes_s, assume_unique=True, return_indices=True)
-    rows.append(bs.nodal_dofs[0][is_])
-    cols.append(be.nodal_dofs[0][ie])
-    if be.edge_dofs.size:
-        ke = _pair_keys(nodes_e[be.mesh.edges[0]], nodes_e[be.mesh.edges[1]])
-        ks = _pair_keys(nodes_s[bs.mesh.edges[0]], nodes_s[bs.mesh.edges[1]])
-        _, ie, is_ = np.intersect1d(ke, ks, assume_unique=True, return_indices=True)
-        rows.append(bs.edge_dofs[0][is_])
-        cols.append(be.edge_dofs[0][ie])
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    keep = np.isin(cols, dofs_e)
-    rows, cols = rows[keep], cols[keep]
-    if len(np.unique(cols)) != len(np.unique(dofs_e)):
-        raise ValueError(f"{len(np.unique(dofs_e)) - len(np.unique(cols))} interface degrees of freedom "
-                         "have no partner in the electrode mesh (non-conforming meshes)")
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(bs.N, be.N))
+
+    K: sp.csr_matrix
+    blocks: Mapping[str, sp.csr_matrix]
+    offsets: Mapping[str, int]
+    sizes: Mapping[str, int]
+    collectors: Mapping[str, np.ndarray]
+    terms: Mapping[str, InterfaceTerm]
+    n_electrolyte: int
+
+    @property
+    def N(self) -> int:
+        return self.K.shape[0]
+
+    def electrode_unknowns(self, x: np.ndarray, electrode: str) -> np.ndarray:
+        return x[self.offsets[electrode]:self.offsets[electrode] + self.sizes[electrode]]
 
 
-def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, anode: Electrode,
-                    cathode: Electrode, order: int = 1, current_A: float | None = None,
-                    cell_voltage_V: float | None = None, method: str = "auto", rtol: float = 1e-9,
-                    max_iterations: int = 60) -> SecondarySolution:
+def _trace_rows(cell: CellProblem, e: str, el: Electrode) -> tuple[sp.csr_matrix, sp.csr_matrix, int, np.ndarray]:
+    """Electrode block, trace map (electrode x electrolyte), size and collector dofs of one electrode."""
+    Ne = cell.basis().N
+    if el.sigma_S_m is None:
+        dofs_e = cell.interface_dofs(e)
+        T = sp.csr_matrix((np.ones(len(dofs_e)), (np.zeros(len(dofs_e), int), dofs_e)), shape=(1, Ne))
+        return sp.csr_matrix((1, 1)), T, 1, np.array([0])
+    em = cell.electrode(e)
+    return stiffness(em.region.mesh, el.sigma_S_m, cell.order), em.trace_map, em.basis.N, em.collector_dofs
+
+
+def assemble_two_field(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[str, Electrode]) -> TwoFieldSystem:
+    """Assemble the bulk operators and interface terms of the secondary problem (see
+    :class:`TwoFieldSystem`).
+
+    Parameters
+    ----------
+    cell : CellProblem
+    sigma_S_m : float
+        Electrolyte conductivity, S/m.
+    electrodes : mapping
+        ``anode``/``cathode`` -> :class:`Electrode`.
+    """
+    Ke = stiffness(cell.electrolyte.mesh, sigma_S_m, cell.order)
+    Ne = cell.basis().N
+    blocks, Ts, sizes, local = {"electrolyte": Ke}, {}, {}, {}
+    for e in ELECTRODES:
+        blocks[e], Ts[e], sizes[e], local[e] = _trace_rows(cell, e, electrodes[e])
+    off = {"anode": Ne, "cathode": Ne + sizes["anode"]}
+    N = Ne + sizes["anode"] + sizes["cathode"]
+    # D_e: the driving force phi_s - phi_e - U (= psi_s - phi_e) at the quadrature points of interface
+    # e as one sparse operator on the whole unknown vector: -P on the electrolyte, P T^T on the
+    # electrode (P: basis values at the points, the trace operator; T: the trace map). The interface
+    # enters the residual as D^T (i dx) and the Jacobian as D^T diag(di/dDelta dx) D: the electrolyte,
+    # electrode and coupling blocks of the two-field problem in one product.
+    terms = {}
+    for e in ELECTRODES:
+        P = cell.trace(e)
+        D = sp.hstack([-P, sp.csr_matrix((P.shape[0], off[e] - Ne)), P @ Ts[e].T,
+                       sp.csr_matrix((P.shape[0], N - off[e] - sizes[e]))], format="csr")
+        terms[e] = InterfaceTerm(D, P, np.asarray(cell.facet_basis(e).dx))
+    K = sp.block_diag([Ke, blocks["anode"], blocks["cathode"]], format="csr")
+    return TwoFieldSystem(K, blocks, off, sizes, {e: off[e] + local[e] for e in ELECTRODES}, terms, Ne)
+
+
+def solve_secondary(cell: CellProblem, sigma_S_m: float, anode: Electrode, cathode: Electrode,
+                    current_A: float | None = None, cell_voltage_V: float | None = None, method: str = "auto",
+                    rtol: float = 1e-9, max_iterations: int = 60) -> SecondarySolution:
     """Solve the secondary current distribution (see the module docstring).
 
     Parameters
     ----------
-    mesh : MeshTet
-        Electrolyte mesh, metres.
-    nodes : ndarray of int or None
-        Global node number of every electrolyte node (needed with electrode conduction).
+    cell : CellProblem
+        The discretised cell (meshes in metres; its order is the element order).
     sigma_S_m : float
         Electrolyte conductivity, S/m.
     anode, cathode : Electrode
-    order : {1, 2}
-        Lagrange element order (electrolyte and electrodes).
     current_A : float, optional
         Galvanostatic: the discharge current, A (> 0).
     cell_voltage_V : float, optional
@@ -276,212 +293,129 @@ def solve_secondary(mesh: MeshTet, nodes: np.ndarray | None, sigma_S_m: float, a
     Raises
     ------
     SolverError
-        If Newton's method does not converge.
+        If Newton's method does not converge (:class:`InfeasibleError` if the current is more than
+        the cell can deliver).
     """
     if (current_A is None) == (cell_voltage_V is None):
         raise ValueError("give exactly one of current_A (galvanostatic) and cell_voltage_V (potentiostatic)")
-    if order not in ELEMENTS:
-        raise ValueError(f"element order must be 1 or 2, got {order}")
+    if cell.order not in ELEMENTS:
+        raise ValueError(f"element order must be 1 or 2, got {cell.order}")
     t0 = time.perf_counter()
-    elem = ELEMENTS[order]()
-    be = dof_basis(mesh, elem)
-
-    def stiffness(basis, sigma: float) -> sp.csr_matrix:
-        """sigma grad u . grad v (specialised kernels)."""
-        return (laplace_p1 if order == 1 else laplace_p2)(basis.mesh, sigma)
-
-    Ke = stiffness(be, float(sigma_S_m))
-    Ne = be.N
-    names = ("anode", "cathode")
     electrodes = {"anode": anode, "cathode": cathode}
-    fbs, bases, Ks, Ts, sizes, collectors = {}, {}, {}, {}, {}, {}
-    for name, el in electrodes.items():
-        if len(el.facets) == 0:
-            raise ValueError(f"the {name} has no interface facets")
-        fbs[name] = FacetBasis(mesh, elem, facets=el.facets)
-        dofs_e = be.get_dofs(facets=el.facets).all()
-        if el.mesh is None:
-            bases[name] = None
-            Ks[name] = sp.csr_matrix((1, 1))
-            Ts[name] = sp.csr_matrix((np.ones(len(dofs_e)), (np.zeros(len(dofs_e), int), dofs_e)), shape=(1, Ne))
-            sizes[name] = 1
-            collectors[name] = np.array([0])
-        else:
-            bs = dof_basis(el.mesh, elem)
-            bases[name] = bs
-            Ks[name] = stiffness(bs, float(el.sigma_S_m))
-            Ts[name] = trace_map(be, nodes, bs, el.nodes, dofs_e)
-            sizes[name] = bs.N
-            collectors[name] = bs.get_dofs(facets=el.collector_facets).all()
-            if len(collectors[name]) == 0:
-                raise ValueError(f"the {name} region has no collector face")
-    off = {"anode": Ne, "cathode": Ne + sizes["anode"]}
-    N = Ne + sizes["anode"] + sizes["cathode"]
-    Ua, Uc = anode.potential_V, cathode.potential_V
-    ocv = Uc - Ua
-    anode_fixed = off["anode"] + collectors["anode"]
-    cathode_set = off["cathode"] + collectors["cathode"]
-    galvanostatic = current_A is not None
+    system = assemble_two_field(cell, sigma_S_m, electrodes)
+    t1 = time.perf_counter()
+    x, states, info = _newton_solve(system, electrodes, current_A, cell_voltage_V, method, rtol, max_iterations)
+    t2 = time.perf_counter()
+    sol = _solution(cell, system, electrodes, x, states, info, float(sigma_S_m))
+    if current_A is not None:
+        _check_feasible(sol.cell_voltage_V, sol.ocv_V, current_A, "")
+    return SecondarySolution(**{**sol.__dict__, "timing_s": {"assemble": t1 - t0, "solve": t2 - t1}})
+
+
+def _newton_solve(system: TwoFieldSystem, electrodes: Mapping[str, Electrode], current_A: float | None,
+                  cell_voltage_V: float | None, method: str, rtol: float, max_iterations: int
+                  ) -> tuple[np.ndarray, dict[str, InterfaceState], NewtonInfo]:
+    """Start (secant laws) and Newton iteration of the two-field system."""
+    N = system.N
+    Ua, Uc = electrodes["anode"].potential_V, electrodes["cathode"].potential_V
+    cathode_set = system.collectors["cathode"]
     fixed = np.zeros(N, dtype=bool)
-    fixed[anode_fixed] = True
+    fixed[system.collectors["anode"]] = True
     fixed[cathode_set] = True
-    free = np.flatnonzero(~fixed)
-    # Electrode unknowns are stored relative to their equilibrium potential (psi_s = phi_s - U), so
-    # that phi_s - phi_e - U = psi_s - phi_e carries no cancellation of the volt-sized U: the
-    # open-circuit state is x = 0 and the residual keeps full precision at large exchange currents.
+    galvanostatic = current_A is not None
+    step = LinearStep(np.flatnonzero(~fixed), cathode_set if galvanostatic else None,
+                      current_A if galvanostatic else 0.0, method)
+    # Electrode unknowns are relative to their equilibrium potential, so phi_s - phi_e - U = psi_s - phi_e
+    # carries no cancellation of the volt-sized U: open circuit is x = 0 and the residual keeps full
+    # precision at large exchange currents.
     x = np.zeros(N)
     if not galvanostatic:
         x[cathode_set] = Ua + cell_voltage_V - Uc
-    dxs = {n: np.asarray(fbs[n].dx) for n in names}
-    area = {n: float(dxs[n].sum()) for n in names}
-    # D_n: the driving force phi_s - phi_e - U (= psi_s - phi_e) at the quadrature points of interface n
-    # as one sparse operator on the whole unknown vector: -P on the electrolyte, P T^T on the electrode
-    # (P: basis values at the points, trace_operator; T: the trace map). The interface enters the
-    # residual as D^T (i dx) and the Jacobian as D^T diag(di/dDelta dx) D: the electrolyte, electrode
-    # and coupling blocks of the two-field problem in one product.
-    D, Pe = {}, {}
-    for n in names:
-        Pe[n] = P = trace_operator(fbs[n])
-        D[n] = sp.hstack([-P, sp.csr_matrix((P.shape[0], off[n] - Ne)), P @ Ts[n].T,
-                          sp.csr_matrix((P.shape[0], N - off[n] - sizes[n]))], format="csr")
-    Kfull = sp.block_diag([Ke, Ks["anode"], Ks["cathode"]], format="csr")
-    t1 = time.perf_counter()
-
-    def interface(x: np.ndarray, laws: Mapping) -> tuple[np.ndarray, dict]:
-        """Residual and the interface state (i, eta, electrolyte load, di/ddelta) at ``x``."""
-        R = Kfull @ x
-        state = {}
-        for n in names:
-            i, di, eta = laws[n]((D[n] @ x).reshape(dxs[n].shape))
-            R += D[n].T @ (i * dxs[n]).ravel()
-            # the current the interface puts into the electrolyte, per electrolyte degree of freedom
-            state[n] = (i, eta, Pe[n].T @ (i * dxs[n]).ravel(), di)
-        return R, state
-
-    def jacobian(state: dict) -> sp.csr_matrix:
-        """Jacobian at the state :func:`interface` returned (built only when a step is taken)."""
-        J = Kfull
-        for n in names:
-            J = J + D[n].T @ sp.diags((state[n][3] * dxs[n]).ravel()) @ D[n]
-        return J.tocsr()
-
-    last_info = SolveInfo("none", 0, 0, 0.0)
-    amg = {"solver": None, "iterations": None}
-
-    def newton_step(x: np.ndarray, R: np.ndarray, J: sp.csr_matrix, lin_rtol: float) -> np.ndarray:
-        """One Newton update. AMG hierarchies are set up once and reused as preconditioners while
-        the Jacobian (which changes only on the interfaces) keeps CG within twice its first count.
-        ``lin_rtol`` is the relative residual asked of the linear solves (inexact Newton)."""
-        nonlocal last_info
-        Jf = J[free]
-        A = Jf[:, free]
-        solve = spd_solver(A, method, rtol=lin_rtol, scale=True, reuse=amg["solver"])
-        dx = np.zeros(N)
-        if galvanostatic:
-            bvec = np.asarray(Jf[:, cathode_set].sum(axis=1)).ravel()
-            c = float(J[cathode_set][:, cathode_set].sum())
-            RV = float(R[cathode_set].sum()) + current_A
-            z1, info = solve(-R[free])
-            z2, _ = solve(bvec)
-            dV = (-RV - bvec @ z1) / (c - bvec @ z2)
-            dx[free] = z1 - z2 * dV
-            dx[cathode_set] = dV
-        else:
-            dx[free], info = solve(-R[free])
-        last_info = info
-        if info.method == "amg-cg":        # a fresh hierarchy: keep it and its iteration count
-            amg.update(solver=solve, iterations=info.iterations)
-        elif info.method.startswith("amg-cg") and info.iterations > 2 * amg["iterations"] + 10:
-            amg["solver"] = None           # drifted too far from the matrix it was built for
-        return dx
-
-    def reduced_norm(R: np.ndarray) -> float:
-        r = R[free]
-        if galvanostatic:
-            r = np.append(r, R[cathode_set].sum() + current_A)
-        return float(np.linalg.norm(r))
-
-    def linear_laws(g: Mapping[str, float]):
-        def make(gk):
-            return lambda d: (gk * d, np.full_like(d, gk), d)
-        return {n: make(g[n]) for n in names}
-
-    # start: the secant law through the point of uniform current density
-    kin = {n: electrodes[n].kinetics for n in names}
+    kin = {n: electrodes[n].kinetics for n in ELECTRODES}
+    I0 = current_A if galvanostatic else _start_current(system, kin, x, step, Uc - Ua - cell_voltage_V)
+    x = x + _secant_step(system, kin, x, step, I0)
     if galvanostatic:
-        I0 = current_A
-    else:   # estimate the current: linear kinetics first, then a lumped model with the true laws
-        glin = {n: 1.0 / kin[n].resistance(0.0) for n in names}    # R_ct + film
-        R, st = interface(x, linear_laws(glin))
-        xl = x + newton_step(x, R, jacobian(st), 1e-6)
-        _, st = interface(xl, linear_laws(glin))
-        I_lin = float(np.sum(st["anode"][2]))
-        r_lin = {n: 1.0 / (glin[n] * area[n]) for n in names}
-        r_e = max(ocv - cell_voltage_V, 0.0) / I_lin - r_lin["anode"] - r_lin["cathode"] if I_lin > 0 else 0.0
-        r_e = max(r_e, 0.0)
-        I0 = _lumped_current(ocv - cell_voltage_V, r_e, kin, area)
+        _check_feasible(float(x[cathode_set[0]]) + Uc - Ua, Uc - Ua, current_A, "estimated ")
+    laws = {n: kin[n].current for n in ELECTRODES}
+    cap = min(5.0 / (kin[n].f * max(kin[n].alpha_a, kin[n].alpha_c)) for n in ELECTRODES)
+    return newton(system.K, system.terms, laws, x, step, cap, rtol, max_iterations)
+
+
+def _areas(system: TwoFieldSystem) -> dict[str, float]:
+    return {n: float(system.terms[n].dx.sum()) for n in ELECTRODES}
+
+
+def _start_current(system: TwoFieldSystem, kin: Mapping[str, Kinetics], x: np.ndarray, step: LinearStep,
+                   drop: float) -> float:
+    """Potentiostatic start: estimate the current with linear kinetics, then a lumped cell with the
+    true laws at the same electrolyte resistance."""
+    area = _areas(system)
+    glin = {n: 1.0 / kin[n].resistance(0.0) for n in ELECTRODES}    # R_ct + film
+    laws = linear_laws(glin)
+    R, st = residual(system.K, system.terms, x, laws)
+    xl = x + step(R, jacobian(system.K, system.terms, st), 1e-6)
+    _, st = residual(system.K, system.terms, xl, laws)
+    I_lin = float(np.sum(st["anode"].load))
+    r_lin = {n: 1.0 / (glin[n] * area[n]) for n in ELECTRODES}
+    r_e = max(drop, 0.0) / I_lin - r_lin["anode"] - r_lin["cathode"] if I_lin > 0 else 0.0
+    return _lumped_current(drop, max(r_e, 0.0), kin, area)
+
+
+def _secant_step(system: TwoFieldSystem, kin: Mapping[str, Kinetics], x: np.ndarray, step: LinearStep,
+                 I0: float) -> np.ndarray:
+    """The step to the solution with each law replaced by its secant through the origin and the point
+    of uniform current density at current ``I0`` (exact for a planar cell)."""
+    area = _areas(system)
     g0 = {}
-    for n in names:
+    for n in ELECTRODES:
         j = I0 / area[n]
         eta = float(kin[n].total_overpotential(np.array([j]))[0])
         g0[n] = j / eta if eta != 0 else 1.0 / kin[n].resistance(0.0)
-    R, st = interface(x, linear_laws(g0))
-    x = x + newton_step(x, R, jacobian(st), 1e-8)
-    if galvanostatic:
-        _check_feasible(float(x[cathode_set[0]]) + Uc - Ua, ocv, current_A, "estimated ")
+    R, st = residual(system.K, system.terms, x, linear_laws(g0))
+    return step(R, jacobian(system.K, system.terms, st), 1e-8)
 
-    laws = {n: kin[n].current for n in names}
-    cap = min(5.0 / (kin[n].f * max(kin[n].alpha_a, kin[n].alpha_c)) for n in names)
-    history = []
-    it = 0
-    while True:
-        R, state = interface(x, laws)
-        scale = sum(float(np.linalg.norm(state[n][2])) for n in names)
-        rel = reduced_norm(R) / scale if scale > 0 else float("inf")
-        history.append(rel)
-        if not np.isfinite(rel):
-            raise SolverError("Newton (interface kinetics) broke down: the residual is not finite "
-                              "(overpotentials beyond the range of the exponentials)")
-        if rel <= rtol:
-            break
-        if it >= max_iterations:
-            raise SolverError(f"Newton (interface kinetics) did not converge in {max_iterations} iterations: "
-                              f"relative residual {rel:.2e} (wanted {rtol:.0e}); try kinetics: linear, a "
-                              "smaller current density or a finer interface mesh")
-        # inexact Newton: the linear residual a hundredth of the nonlinear one, within [1e-12, 1e-3]
-        dx = newton_step(x, R, jacobian(state), min(1e-3, max(1e-12, 1e-2 * rel)))
-        deta = max(float(np.max(np.abs(D[n] @ dx))) for n in names)
-        x = x + dx * min(1.0, cap / deta if deta > 0 else 1.0)
-        it += 1
-    t2 = time.perf_counter()
 
-    # post-processing: currents, dissipation
-    pe = x[:Ne]
-    res = {}
-    for n in names:
-        i, eta, _, _ = state[n]
-        sign = 1.0 if n == "anode" else -1.0
-        xs = x[off[n]:off[n] + sizes[n]]
-        vc = float(xs[collectors[n][0]])
-        ohm = float((xs - vc) @ (Ks[n] @ (xs - vc)))
-        ohm += float(np.sum(kin[n].film_resistance_ohm_m2 * i * i * dxs[n]))
-        U = electrodes[n].potential_V
-        res[n] = ElectrodeResult(basis=bases[n], phi_s=xs + U, collector_potential_V=vc + U,
-                                 j_A_m2=sign * i, dx_m2=dxs[n], eta_V=eta,
-                                 current_A=float(sign * np.sum(i * dxs[n])), ohmic_W=ohm,
-                                 kinetic_W=float(np.sum(i * eta * dxs[n])), kinetics=kin[n],
-                                 nodes=electrodes[n].nodes)
-    current = res["cathode"].current_A
+def loss_breakdown(system: TwoFieldSystem, electrode: str, x: np.ndarray, state: InterfaceState,
+                   kinetics: Kinetics) -> tuple[float, float]:
+    """Dissipation (W) of one electrode: ohmic (its region, relative to its collector, plus its
+    collapsed film r i^2) and kinetic (i eta), each an integral with the quadrature of the solve."""
+    xs = system.electrode_unknowns(x, electrode)
+    vc = float(xs[system.collectors[electrode][0] - system.offsets[electrode]])
+    dx = system.terms[electrode].dx
+    ohm = float((xs - vc) @ (system.blocks[electrode] @ (xs - vc)))
+    ohm += float(np.sum(kinetics.film_resistance_ohm_m2 * state.i * state.i * dx))
+    return ohm, float(np.sum(state.i * state.eta * dx))
+
+
+def electrolyte_dissipation(system: TwoFieldSystem, x: np.ndarray) -> float:
+    """phi_e^T K_e phi_e (W), with the mean removed (K_e is singular on constants)."""
+    pe = x[:system.n_electrolyte]
     m = float(pe.mean())
-    p_e = float((pe - m) @ (Ke @ (pe - m)))
+    return float((pe - m) @ (system.blocks["electrolyte"] @ (pe - m)))
+
+
+def _solution(cell: CellProblem, system: TwoFieldSystem, electrodes: Mapping[str, Electrode], x: np.ndarray,
+              states: Mapping[str, InterfaceState], info: NewtonInfo, sigma: float) -> SecondarySolution:
+    """Currents, potentials and the loss breakdown at the converged ``x``."""
+    res = {}
+    for n in ELECTRODES:
+        st, el = states[n], electrodes[n]
+        sign = electrode_sign(n)
+        xs = system.electrode_unknowns(x, n)
+        vc = float(xs[system.collectors[n][0] - system.offsets[n]])
+        ohm, kinetic = loss_breakdown(system, n, x, st, el.kinetics)
+        dx = system.terms[n].dx
+        em = cell.electrode(n) if el.sigma_S_m is not None else None
+        res[n] = ElectrodeResult(basis=None if em is None else em.basis, phi_s=xs + el.potential_V,
+                                 collector_potential_V=vc + el.potential_V, j_A_m2=sign * st.i, dx_m2=dx,
+                                 eta_V=st.eta, current_A=float(sign * np.sum(st.i * dx)), ohmic_W=ohm,
+                                 kinetic_W=kinetic, kinetics=el.kinetics,
+                                 nodes=None if em is None else em.region.nodes)
     V = res["cathode"].collector_potential_V - res["anode"].collector_potential_V
-    if galvanostatic:
-        _check_feasible(V, ocv, current_A, "")
-    info = NewtonInfo(iterations=it, relative_residual=history[-1], history=tuple(history), linear=last_info)
-    return SecondarySolution(basis=be, phi=pe.copy(), sigma=float(sigma_S_m), electrodes=res,
-                             cell_voltage_V=V, ocv_V=ocv, current_A=current, electrolyte_ohmic_W=p_e,
-                             n_dofs=int(N), newton=info,
-                             timing_s={"assemble": t1 - t0, "solve": t2 - t1})
+    return SecondarySolution(basis=cell.basis(), phi=x[:system.n_electrolyte].copy(), sigma=sigma, electrodes=res,
+                             cell_voltage_V=V, ocv_V=electrodes["cathode"].potential_V - electrodes["anode"].potential_V,
+                             current_A=res["cathode"].current_A, electrolyte_ohmic_W=electrolyte_dissipation(system, x),
+                             n_dofs=int(system.N), newton=info)
 
 
 class InfeasibleError(SolverError):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import SIGMA_LIPON_S_M, case_dict, run
+from solvers.materials import library
 
 
 def closed_form(lattice, pitch, radius, height, t, fill_height):
@@ -143,7 +144,20 @@ def test_core_swap_is_the_same_cell():
     b = run(case_dict("coated_pillars", dict(geo, core="anode"), mesh=mesh)).record
     assert a["solution"]["asr_ohm_cm2"] == pytest.approx(b["solution"]["asr_ohm_cm2"], rel=1e-6)
     assert a["geometry"]["area_gain"]["cathode"] == pytest.approx(b["geometry"]["area_gain"]["anode"], rel=1e-12)
-    assert a["geometry"]["limiting_electrode"] in ("anode", "cathode")
+    # the core is the limiting electrode either way (library Li 0.534 g/cm3 x 3861 mAh/g = 2062 mAh/cm3,
+    # LiCoO2 5.05 g/cm3 x 140 mAh/g = 707 mAh/cm3; per unit cell the core holds 196 um3 against 868 um3
+    # of fill): a LiCoO2 core (cathode) holds 196 x 707 against 868 x 2062 of Li, 13x less; a Li core
+    # (anode) holds 196 x 2062 against 868 x 707 of LiCoO2, 1.5x less
+    shown = {"anode": library()["Li"].display(), "cathode": library()["LiCoO2"].display()}
+    for rec, limiting in ((a, "cathode"), (b, "anode")):
+        g, cap = rec["geometry"], rec["geometry"]["capacity_by_electrode_uAh_cm2"]
+        assert g["limiting_electrode"] == min(cap, key=cap.get) == limiting
+        assert g["capacity_uAh_cm2"] == cap[limiting]
+        for e, m in shown.items():
+            # cm3 x g/cm3 x mAh/g x 1e3 uAh/mAh over the footprint in cm2
+            expected = g["volume_um3"][e] * 1e-12 * m["density"] * m["specific_capacity"] * 1e3 \
+                / (g["footprint_area_um2"] * 1e-8)
+            assert cap[e] == pytest.approx(expected, rel=1e-9), (e, limiting)
 
 
 def test_array_lists_every_pillar():

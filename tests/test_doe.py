@@ -105,7 +105,8 @@ def test_kill_half_way_and_resume(tmp_path):
 
 
 def test_sigint_stops_and_keeps_finished_rows(tmp_path):
-    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 35, 40, 45, 50, 55]}})
+    # more points than can finish between the poll that sees two rows and the signal, even on a busy machine
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30 + 2 * k for k in range(14)]}})
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "1",
                              "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

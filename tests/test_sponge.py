@@ -1,14 +1,16 @@
 """The sponge: gyroid area and volume fraction, convergence of the cut-mesh interfaces, reproducible
 random webs, the checks a real sponge needs, and the level-set cutter on a sphere."""
 import math
+import re
 
 import numpy as np
 import pytest
 
-from conftest import case_dict, run
-from geom3d import Domain, gmsh_session
+from conftest import ROOT, case_dict, run
+from geom3d import Domain, ParameterError, gmsh_session
 from geom3d.levelset import cut, faces, lattice, signed_volumes
 from geom3d.sponge import SpongeParams, build
+from mb3d.case import read_yaml
 
 GYROID_AREA = 3.0916     # nodal gyroid F = 0: area per cubic cell / cell_size^2
 
@@ -72,19 +74,50 @@ def test_random_is_reproducible_and_seeds_differ():
     assert abs(ga["interface_area_um2"]["cathode"] / gc["interface_area_um2"]["cathode"] - 1) > 0.01
     for g in (ga, gc):
         assert g["structure"]["web_volume_fraction"] == pytest.approx(0.5, rel=0.02)
-    # the primary model on the film: cov of the current density on both interfaces
+    # the primary model on the film: the cov (and mean) of the current density on both interfaces, as
+    # the record gives them, recomputed from the output interface field (facet values weighted by the
+    # facet areas from the mesh). With linear elements (the default order 1) the current density is
+    # constant on a facet, so the facet values carry the whole distribution and the two must agree.
     for r in (a, c):
-        for e in ("anode", "cathode"):
-            assert 0 < r.record["solution"]["current_density_mA_cm2"][e]["cov"] < 1
+        f, pts = r.fields, r.mesh.points_m
+        tri = pts[f.interface_tris]
+        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        for k, e in ((1, "anode"), (2, "cathode")):
+            on = f.interface_electrode == k
+            j, w = f.interface_j_A_m2[on] * 0.1, area[on]        # mA/cm2, m2
+            mean = (j * w).sum() / w.sum()
+            cov = math.sqrt(((j - mean) ** 2 * w).sum() / w.sum()) / mean
+            stats = r.record["solution"]["current_density_mA_cm2"][e]
+            assert stats["mean"] == pytest.approx(mean, rel=1e-9), e
+            assert stats["cov"] == pytest.approx(cov, rel=1e-9), e
 
 
 def test_checks_of_a_real_sponge():
-    with pytest.raises(Exception, match="film closes the pores"):
+    with pytest.raises(ParameterError, match="^" + re.escape(
+            "geometry.electrolyte_thickness = 2.6: film closes the pores: electrolyte_thickness must be "
+            "< cell_size / 4 = 2.5 um") + "$"):
         gyroid(0.9, te=2.6)
-    with pytest.raises(Exception, match="the web falls apart"):
+    with pytest.raises(ParameterError, match=r"^geometry\.solid_fraction = 0\.12: the web falls apart: "
+                       r"\d+(\.\d)?% of it lies in pieces that do not touch the cathode collector "
+                       r"\(raise solid_fraction\)$"):
         run(case_dict("sponge", dict(RANDOM, solid_fraction=0.12, seed=1), mesh=MESH))
-    with pytest.raises(Exception, match="must be <= electrolyte_thickness / 2"):
+    with pytest.raises(ParameterError, match="^" + re.escape(
+            "mesh.interface_size = 0.6: must be <= electrolyte_thickness / 2 = 0.5 um to resolve the film")
+            + "$"):
         gyroid(0.6, te=1.0)
+
+
+def test_the_sponge_cases():
+    """The sponge cases in cases/ (run against their expected: blocks by tests/test_cases.py): exactly a
+    gyroid and a random sponge with the primary model and a gyroid with the secondary model."""
+    sponge = {}
+    for path in (ROOT / "cases").glob("*.yaml"):
+        raw = read_yaml(path)
+        if raw.get("architecture") == "sponge":
+            sponge[path.stem] = (raw["geometry"]["kind"], (raw.get("physics") or {}).get("model", "primary"))
+    assert sponge == {"sponge_gyroid": ("gyroid", "primary"), "sponge_random": ("random", "primary"),
+                      "sponge_gyroid_secondary": ("gyroid", "secondary")}
+    assert {p.stem for p in (ROOT / "cases").glob("sponge*.yaml")} == set(sponge)
 
 
 def test_floating_pieces_are_found_across_periodic_faces():
