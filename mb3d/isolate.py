@@ -105,9 +105,12 @@ def _child(conn: Any, work: Callable, args: tuple, label: str | None, ignore_sig
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(env)        # a fork server's children have the server's environment
     crash_at = os.environ.get("MB3D_CRASH_AT")
+    delay = float(os.environ.get("MB3D_STAGE_DELAY", "0") or 0)   # test hook: slow cases down
 
     def stage(name: str) -> None:
         conn.send(("stage", name))
+        if delay > 0:
+            time.sleep(delay)
         if crash_at in (name, f"{name}@{label}"):
             os.kill(os.getpid(), signal.SIGSEGV)
 

@@ -107,14 +107,15 @@ def results_json(record: Any) -> str:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write results.json, solution.vtu and interfaces.vtu into ``out_dir``; return the paths."""
+    """Write results.json, solution.vtu, interfaces.vtu and the model's own files (e.g.
+    timeseries.csv) into ``out_dir``; return the paths."""
     import meshio  # noqa: PLC0415  (only runs that write pay for it)
 
     out = Path(out_dir)
     mesh, f = result.mesh, result.fields
     pts_um = mesh.points_m * 1e6
     sol = meshio.Mesh(pts_um, [("tetra", mesh.tets)],
-                      point_data={"potential_V": f.potential_V},
+                      point_data={"potential_V": f.potential_V, **dict(f.point_data)},
                       cell_data={"region_id": [mesh.tet_region.astype(np.int32)],
                                  "current_density_mA_cm2": [f.current_density_A_m2 * 0.1]})
     used = np.unique(f.interface_tris)
@@ -128,6 +129,9 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
     atomic_write(paths[0], lambda p: meshio.write(p, sol, file_format="vtu"))
     atomic_write(paths[1], lambda p: meshio.write(p, ifc, file_format="vtu"))
     atomic_write(paths[2], lambda p: p.write_text(results_json(result.record)))
+    for name, text in getattr(result, "files", {}).items():     # a model's own files (timeseries.csv)
+        paths.append(out / name)
+        atomic_write(paths[-1], lambda p, text=text: p.write_text(text))
     return paths
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -67,6 +67,7 @@ class RunResult:
     mesh: MeshData
     fields: Fields
     optical: Transparency | None = None
+    files: Any = field(default_factory=dict)
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def cell_problem(case: Case, mesh: MeshData) -> CellProblem:
 
 
 def solve(case: Case, built: Built, step: Callable[[str], None] = lambda _s: None
-          ) -> tuple[dict[str, Any], Fields, int, dict[str, float]]:
+          ) -> tuple[dict[str, Any], Fields, int, dict[str, float], dict[str, str]]:
     """Solve and metrics stages: the case's physics model (:mod:`mb3d.models`) on the cell problem.
 
     Returns
@@ -211,6 +212,8 @@ def solve(case: Case, built: Built, step: Callable[[str], None] = lambda _s: Non
     n_dofs : int
     timing_s : dict
         ``assemble``, ``solve`` (the model's) and ``metrics`` seconds.
+    files : dict
+        More output files the model writes (name -> text).
     """
     model = models.get(case.model.physics.model)
     setup = Setup(case, built.geometry, built.metrics, built.mesh, built.cell)
@@ -220,8 +223,9 @@ def solve(case: Case, built: Built, step: Callable[[str], None] = lambda _s: Non
     t0 = time.perf_counter()
     rec, per_facet = model.record(setup, sol)
     fields = model.fields(setup, sol, per_facet) if model.fields is not None else empty_fields(setup, per_facet)
+    files = dict(model.files(setup, sol)) if model.files is not None else {}
     timing["metrics"] = time.perf_counter() - t0
-    return rec, fields, int(getattr(sol, "n_dofs", 0)), timing
+    return rec, fields, int(getattr(sol, "n_dofs", 0)), timing, files
 
 
 def mesh_only(case: Case, verbose: bool = False) -> MeshData:
@@ -296,7 +300,7 @@ def run_case(case: Case, verbose: bool = False,
         built = cached
         timing = {"geometry": 0.0, "mesh": 0.0, "transparency": 0.0, "cell_problem": 0.0}
     step("solve")
-    srec, fields, n_dofs, solve_timing = solve(case, built, step)
+    srec, fields, n_dofs, solve_timing, files = solve(case, built, step)
     timing.update(solve_timing)
     timing["total"] = time.perf_counter() - t0
     geo, mesh = built.geometry, built.mesh
@@ -316,7 +320,7 @@ def run_case(case: Case, verbose: bool = False,
         "solution": srec,
         "timing_s": timing,
     }
-    return RunResult(MappingProxyType(record), mesh, fields, built.optical)
+    return RunResult(MappingProxyType(record), mesh, fields, built.optical, MappingProxyType(files))
 
 
 def cached_mesh(key: str) -> Built | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import typing
 
-from annotated_types import Ge, Le
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 from geom3d import registry
-from solvers.materials import PROPERTIES
+from solvers.materials import PROPERTIES, REQUIRED
 
 from . import case, models
 
@@ -28,9 +28,12 @@ def _rule(model: type[BaseModel], key: str) -> tuple[str, str]:
     r = case.field_range(model, key)
     if r is not None:
         return r.unit, r.rule().removeprefix("in ").removesuffix(f" {r.unit}")
-    bounds = {type(m): m for m in f.metadata if isinstance(m, (Ge, Le))}
+    bounds = {type(m): m for m in f.metadata if isinstance(m, (Ge, Gt, Le, Lt))}
     if bounds:
-        return "-", f"integer in [{bounds[Ge].ge}, {bounds[Le].le}]"
+        lo = f"[{bounds[Ge].ge}" if Ge in bounds else f"({bounds[Gt].gt}" if Gt in bounds else "(-inf"
+        hi = f"{bounds[Le].le}]" if Le in bounds else f"{bounds[Lt].lt})" if Lt in bounds else "inf)"
+        kind = "integer" if f.annotation is int else "number"
+        return "-", f"{kind} in {lo}, {hi}"
     annotation = f.annotation
     literals = [a for a in typing.get_args(annotation) if typing.get_origin(a) is typing.Literal]
     if typing.get_origin(annotation) is typing.Literal:
@@ -77,7 +80,7 @@ def _materials() -> list[str]:
     for kind, props in PROPERTIES.items():
         rows += [f"### {kind}", "", "| property | unit | default | valid range | meaning |", "|---|---|---|---|---|"]
         for name, p in props.items():
-            default = "required" if p.default is None else f"{p.default}"
+            default = ("required" if name in REQUIRED[kind] else "-") if p.default is None else f"{p.default}"
             rng = p.rule().removeprefix("in ").removesuffix(f" {p.unit}") if p.unit else p.rule().removeprefix("in ")
             rows.append(f"| `{name}` | {p.unit or '-'} | {default} | {rng} | {p.doc} |")
         rows.append("")

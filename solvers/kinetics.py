@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FARADAY = 96485.33212       # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
+from .constants import FARADAY, GAS_CONSTANT
 #: exponent cap: exp(700) is still finite in double precision
 _EXP_CAP = 700.0
 
@@ -123,6 +122,28 @@ class Kinetics:
         eta = delta if r == 0 else self._solve(delta, r)
         i, d = self.law(eta)
         return i, d / (1.0 + r * d), eta
+
+    def current_at(self, delta: np.ndarray, i0: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`current` with a pointwise exchange current density ``i0`` (A/m^2) in place of
+        ``i0_A_m2`` (the transient model's i0(x)).
+
+        The law is i0 g(eta) with g the law at unit i0; with the film, eta + r i0 g(eta) = delta is
+        the film-free problem of unit i0 with resistance r i0, solved point by point.
+
+        Returns
+        -------
+        i, di_ddelta, di_di0, eta : ndarray
+            A/m^2, S/m^2, 1 (di/di0 at fixed delta), V.
+        """
+        delta = np.asarray(delta, dtype=float)
+        i0 = np.asarray(i0, dtype=float)
+        r = self.film_resistance_ohm_m2
+        unit = Kinetics(1.0, self.alpha_a, self.alpha_c, self.temperature_K, self.linear)
+        eta = delta if r == 0 else unit._solve(delta, r * i0)
+        g, dg = unit.law(eta)
+        den = 1.0 + r * i0 * dg
+        return i0 * g, i0 * dg / den, g / den, eta
 
     def overpotential(self, i: np.ndarray) -> np.ndarray:
         """Kinetic overpotential eta that carries current density ``i`` (inverse of the law), V."""

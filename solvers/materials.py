@@ -7,9 +7,16 @@ sources named next to each value). Values are parsed with pint and held in SI:
   ion), ``reference_temperature`` (K), ``transference_number``;
 * electrode: ``specific_capacity`` and ``theoretical_capacity`` (C/kg), ``density`` (kg/m^3),
   ``potential`` (V vs Li/Li+), ``electronic_conductivity`` (S/m), ``exchange_current_density``
-  (A/m^2), ``alpha_anodic``, ``alpha_cathodic``.
+  (A/m^2), ``alpha_anodic``, ``alpha_cathodic``; for the transient (diffusion) model
+  ``max_concentration`` (mol/m^3, the Li concentration at x = 1 of the OCP curve), ``diffusivity``
+  (m^2/s at 298.15 K) and ``diffusivity_activation_energy`` (J per ion).
 
-Conductivity follows the Arrhenius law
+Three electrode properties are not numbers and live in :attr:`Material.extras` (not in ``props``):
+``ocp`` (a :class:`solvers.ocp.OCP`: a library curve name or a table ``{x: [...], U: [...]}`` in the
+case format), ``stoichiometry`` (``(x at full charge, x at full discharge)``, x = c / max_concentration)
+and ``reservoir`` (True for Li metal: no diffusion, U = 0, constant exchange current density).
+
+Conductivity and diffusivity follow the Arrhenius law
 
     sigma(T) = sigma_ref exp(-(E_a / k_B) (1/T - 1/T_ref)).
 """
@@ -23,7 +30,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from . import ocp as ocp_curves
 from .constants import K_B
+from .ocp import OCP
 from .units import QuantityError, Range, from_si, to_si
 
 DATA = Path(__file__).with_name("data") / "materials.yaml"
@@ -33,6 +42,9 @@ class Property(NamedTuple):
 
     The range is in the case unit; ``low_open`` makes the lower bound exclusive (``> 0``). A default
     of None means required (for the kinds in :data:`REQUIRED`) or absent unless given.
+
+    A property whose value is not a number (``ocp``, ``stoichiometry``, ``reservoir``) has no unit
+    and no range; ``values`` then says in words what it takes, and :meth:`rule` returns that text.
     """
 
     unit: str
@@ -42,6 +54,12 @@ class Property(NamedTuple):
     high: float
     low_open: bool = False
     doc: str = ""
+    values: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the value is a quantity (False for ``ocp``, ``stoichiometry``, ``reservoir``)."""
+        return not self.values
 
     @property
     def valid(self) -> Range:
@@ -49,8 +67,8 @@ class Property(NamedTuple):
         return Range(self.unit, self.low, self.high, self.low_open)
 
     def rule(self) -> str:
-        """The range in words, e.g. ``in (0, 100] S/cm``."""
-        return self.valid.rule()
+        """The range in words, e.g. ``in (0, 100] S/cm`` (for a non-numeric property: what it takes)."""
+        return self.values or self.valid.rule()
 
     def contains(self, value: float) -> bool:
         """Whether ``value`` (case unit) lies in the valid range."""
@@ -77,6 +95,20 @@ PROPERTIES: dict[str, dict[str, Property]] = {
         "exchange_current_density": Property("mA/cm2", (), None, 1e-9, 1e5),
         "alpha_anodic": Property("", (), 0.5, 0.0, 1.0, low_open=True, doc="anodic transfer coefficient"),
         "alpha_cathodic": Property("", (), 0.5, 0.0, 1.0, low_open=True, doc="cathodic transfer coefficient"),
+        "max_concentration": Property("mol/m3", (), None, 0.0, 1e6, low_open=True,
+                                      doc="Li concentration at x = 1 of the ocp curve (transient model)"),
+        "diffusivity": Property("m2/s", (), None, 1e-24, 1e-6,
+                                doc="Li diffusivity in the solid at 25 degC (transient model); cm2/s accepted"),
+        "diffusivity_activation_energy": Property("eV", ("kJ/mol",), 0.0, 0.0, 2.0,
+                                                  doc="Arrhenius activation energy of the diffusivity"),
+        "ocp": Property("", (), None, 0.0, 0.0, doc="open-circuit potential U(x) vs Li/Li+, x = c/max_concentration",
+                        values="a curve name (" + ocp_curves.describe() + ") or a table {x: [...], U: [...]}: "
+                               "at least 2 points, x in [0, 1] strictly increasing, U in V strictly monotone"),
+        "stoichiometry": Property("", (), None, 0.0, 0.0, doc="usable window of x = c/max_concentration",
+                                  values="[x at full charge, x at full discharge]: two different numbers in [0, 1]"),
+        "reservoir": Property("", (), False, 0.0, 0.0,
+                              doc="Li metal reservoir: no diffusion, U = 0, constant exchange current density",
+                              values="true or false"),
     },
     "other": {
         "electronic_conductivity": Property("S/cm", (), None, 1e-16, 1e6),
@@ -104,6 +136,9 @@ class Material:
         Property -> citation.
     info : dict
         Descriptive fields (formula, family, role, description).
+    extras : dict
+        The non-numeric properties: ``ocp`` (:class:`solvers.ocp.OCP`), ``stoichiometry`` (a pair of
+        floats), ``reservoir`` (bool); read them with :attr:`ocp`, :attr:`stoichiometry`, :attr:`reservoir`.
     """
 
     name: str
@@ -111,9 +146,28 @@ class Material:
     props: dict[str, float]
     sources: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
-    def __getitem__(self, key: str) -> float:
-        return self.props[key]
+    def __getitem__(self, key: str) -> Any:
+        """A property: SI float (``material["max_concentration"]``, mol/m^3) or a non-numeric one."""
+        if key in self.props:
+            return self.props[key]
+        return self.extras[key]
+
+    @property
+    def ocp(self) -> OCP | None:
+        """The open-circuit potential curve U(x), or None if the material has none."""
+        return self.extras.get("ocp")
+
+    @property
+    def stoichiometry(self) -> tuple[float, float] | None:
+        """``(x at full charge, x at full discharge)`` with x = c / max_concentration, or None."""
+        return self.extras.get("stoichiometry")
+
+    @property
+    def reservoir(self) -> bool:
+        """Whether the electrode is a Li metal reservoir (no diffusion, U = 0, constant i0)."""
+        return bool(self.extras.get("reservoir", False))
 
     def conductivity_at(self, temperature_K: float) -> float:
         """Ionic conductivity at ``temperature_K`` (Arrhenius), S/m."""
@@ -121,33 +175,98 @@ class Material:
         ea = p.get("activation_energy", 0.0)
         return p["conductivity"] * math.exp(-ea / K_B * (1.0 / temperature_K - 1.0 / p["reference_temperature"]))
 
+    def diffusivity_at(self, temperature_K: float) -> float:
+        """Li diffusivity in the solid at ``temperature_K``, m^2/s.
+
+        Arrhenius with ``diffusivity_activation_energy`` E_D (default 0: no temperature dependence),
+        D(T) = D_ref exp(-(E_D / k_B) (1/T - 1/T_ref)). The reference temperature is the material's
+        ``reference_temperature`` property if it has one; electrodes have none, so for every library
+        electrode T_ref = 298.15 K (25 degC), the temperature the ``diffusivity`` values are given at.
+
+        Raises
+        ------
+        KeyError
+            If the material has no ``diffusivity``.
+        ValueError
+            If ``temperature_K`` is not a finite positive temperature.
+        """
+        p = self.props
+        if "diffusivity" not in p:
+            raise KeyError(f"{self.name} has no diffusivity")
+        if not (math.isfinite(temperature_K) and temperature_K > 0):
+            raise ValueError(f"temperature_K = {temperature_K}: must be a finite temperature > 0 K")
+        t_ref = p.get("reference_temperature", DIFFUSIVITY_REFERENCE_K)
+        ea = p.get("diffusivity_activation_energy", 0.0)
+        return p["diffusivity"] * math.exp(-ea / K_B * (1.0 / temperature_K - 1.0 / t_ref))
+
     def display(self) -> dict[str, Any]:
-        """Properties in the case units (``S/cm``, ``eV``, ``mAh/g`` ...)."""
+        """Properties in the case units (``S/cm``, ``eV``, ``mAh/g`` ...), to 12 significant digits.
+
+        Rounding to significant digits (not decimal places) keeps small values such as Li4Ti5O12's
+        1e-13 S/cm electronic conductivity while dropping the float noise of the unit conversion. The
+        non-numeric properties are shown as a case file writes them: ``ocp`` a curve name or a table
+        ``{x: [...], U: [...]}``, ``stoichiometry`` a list of two numbers, ``reservoir`` a bool.
+        """
         spec = PROPERTIES[self.kind]
-        return {k: _significant(from_si(v, spec[k].unit or "dimensionless")) for k, v in self.props.items()}
+        out: dict[str, Any] = {k: _significant(from_si(v, spec[k].unit or "dimensionless"))
+                               for k, v in self.props.items()}
+        for k, v in self.extras.items():
+            out[k] = ocp_curves.case_spec(v) if k == "ocp" else list(v) if k == "stoichiometry" else v
+        return out
+
+
+#: reference temperature of electrode diffusivities (electrodes have no ``reference_temperature``), K
+DIFFUSIVITY_REFERENCE_K = 298.15
 
 
 def _significant(x: float, digits: int = 12) -> float:
-    """``x`` rounded to ``digits`` significant digits (``round(x, 12)`` would keep 12 decimals and
-    show 1e-13 S/cm as 0)."""
+    """``x`` rounded to ``digits`` significant digits."""
     return float(f"{x:.{digits}g}")
 
 
-def _parse_props(raw: dict[str, Any], kind: str, key: str, *, with_source: bool) -> tuple[dict, dict]:
+def _parse_props(raw: dict[str, Any], kind: str, key: str, *, with_source: bool) -> tuple[dict, dict, dict]:
+    """Numeric properties (SI), non-numeric ones (parsed) and sources of a library or case entry."""
     spec = PROPERTIES[kind]
-    props, sources = {}, {}
+    props, extras, sources = {}, {}, {}
     for prop, val in raw.items():
         if prop in DESCRIPTIVE or prop in ("name", "base"):
             continue
         if prop not in spec:
             raise QuantityError(f"{key}.{prop}", val, f"unknown {kind} property; known: {', '.join(spec)}")
+        source = "case file"
         if with_source:
             if not isinstance(val, dict) or "value" not in val or "source" not in val:
                 raise QuantityError(f"{key}.{prop}", val, "library values need {value, source}")
-            sources[prop] = str(val["source"])
+            source = sources[prop] = str(val["source"])
             val = val["value"]
-        props[prop] = _checked(spec[prop], val, f"{key}.{prop}")
-    return props, sources
+        if spec[prop].numeric:
+            props[prop] = _checked(spec[prop], val, f"{key}.{prop}")
+        else:
+            extras[prop] = _parse_other(prop, val, f"{key}.{prop}", source)
+    return props, extras, sources
+
+
+def _parse_other(prop: str, value: Any, key: str, source: str) -> Any:
+    """A non-numeric property: the OCP curve, the stoichiometry window or the reservoir flag."""
+    if prop == "ocp":
+        return ocp_curves.resolve(value, key, source=source)
+    if prop == "reservoir":
+        if not isinstance(value, bool):
+            raise QuantityError(key, value, "must be true or false")
+        return value
+    if prop == "stoichiometry":
+        rule = PROPERTIES["electrode"]["stoichiometry"].values
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise QuantityError(key, value, f"must be {rule}")
+        pair = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise QuantityError(key, value, f"must be {rule}")
+            pair.append(float(v))
+        if pair[0] == pair[1]:
+            raise QuantityError(key, value, "x at full charge and x at full discharge must differ")
+        return tuple(pair)
+    raise AssertionError(prop)   # pragma: no cover - PROPERTIES names no other non-numeric property
 
 
 def _checked(prop: Property, value: Any, key: str) -> float:
@@ -159,12 +278,16 @@ def _checked(prop: Property, value: Any, key: str) -> float:
     return si
 
 
-def _with_defaults(props: dict, kind: str) -> dict:
-    out = dict(props)
+def _with_defaults(props: dict, extras: dict, kind: str) -> tuple[dict, dict]:
+    out, more = dict(props), dict(extras)
     for prop, spec in PROPERTIES[kind].items():
-        if prop not in out and spec.default is not None:
+        if spec.default is None or prop in out or prop in more:
+            continue
+        if spec.numeric:
             out[prop] = to_si(spec.default, spec.unit or "dimensionless", prop)
-    return out
+        else:
+            more[prop] = spec.default
+    return out, more
 
 
 @functools.lru_cache(maxsize=1)
@@ -174,9 +297,10 @@ def library() -> dict[str, Material]:
     out = {}
     for section, kind in SECTIONS.items():
         for name, entry in (raw.get(section) or {}).items():
-            props, sources = _parse_props(entry, kind, f"materials library {name}", with_source=True)
+            props, extras, sources = _parse_props(entry, kind, f"materials library {name}", with_source=True)
             info = {k: str(entry[k]) for k in DESCRIPTIVE if k in entry}
-            out[name] = Material(name, kind, _with_defaults(props, kind), sources, info)
+            props, extras = _with_defaults(props, extras, kind)
+            out[name] = Material(name, kind, props, sources, info, extras)
     return out
 
 
@@ -190,7 +314,7 @@ def resolve(spec: Any, role: str, key: str) -> Material:
         ``{name: NAME, prop: value, ...}`` (a new material).
     role : str
         ``electrolyte``, ``anode``, ``cathode``, or a passive film of a stack (``barrier``,
-        ``collector``: any library material).
+        ``collector``: a material of kind ``other``).
     key : str
         Dotted key for messages (``materials.electrolyte``).
     """
@@ -213,16 +337,17 @@ def resolve(spec: Any, role: str, key: str) -> Material:
         base = spec["base"]
         if base not in lib or lib[base].kind != kind:
             raise QuantityError(f"{key}.base", base, f"unknown {what}; known: {', '.join(names)}")
-        props, _ = _parse_props(spec, kind, key, with_source=False)
+        props, extras, _ = _parse_props(spec, kind, key, with_source=False)
         bm = lib[base]
         name = str(spec.get("name", f"{base} (modified)"))
-        sources = {**bm.sources, **{k: "case file" for k in props}}
-        return Material(name, kind, {**bm.props, **props}, sources, bm.info)
+        sources = {**bm.sources, **{k: "case file" for k in (*props, *extras)}}
+        return Material(name, kind, {**bm.props, **props}, sources, bm.info, {**bm.extras, **extras})
     if "name" not in spec:
         raise QuantityError(key, spec, "a material mapping needs 'base' (a library name) or 'name'")
-    props, _ = _parse_props(spec, kind, key, with_source=False)
+    props, extras, _ = _parse_props(spec, kind, key, with_source=False)
     for req in REQUIRED[kind]:
         if req not in props:
             raise QuantityError(f"{key}.{req}", None, f"required for a new {kind}")
-    return Material(str(spec["name"]), kind, _with_defaults(props, kind),
-                    {k: "case file" for k in props}, {})
+    sources = {k: "case file" for k in (*props, *extras)}
+    props, extras = _with_defaults(props, extras, kind)
+    return Material(str(spec["name"]), kind, props, sources, {}, extras)

@@ -109,13 +109,15 @@ def test_sigint_stops_and_keeps_finished_rows(tmp_path):
     p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30 + 2 * k for k in range(14)]}})
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "1",
-                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MB3D_STAGE_DELAY": "0.3"})     # each case >= 1.5 s
     db = out / "results.sqlite"
     t0 = time.time()
     while time.time() - t0 < 120:
         if stored(db) >= 2:
             break
         time.sleep(0.2)
+    assert proc.poll() is None, "the study ended before the signal"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "run the same command to resume" in err and "Traceback" not in err
@@ -372,12 +374,14 @@ def test_double_sigint_exits_promptly(tmp_path):
                    base={**BASE, "mesh": {"size": 3.0, "interface_size": 0.6}})
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "2",
-                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MB3D_STAGE_DELAY": "0.5"})     # each case >= 2.5 s
     t0 = time.time()
     while time.time() - t0 < 120 and not list((out / "cases").glob(".mb3d-partial-*")) \
             and not (out / "cases").is_dir():
         time.sleep(0.1)
     time.sleep(1.0)                                  # cases are running now
+    assert proc.poll() is None, "the study ended before the signal"
     proc.send_signal(signal.SIGINT)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)

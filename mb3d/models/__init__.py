@@ -6,7 +6,7 @@ by name, like PyBaMM finds parameter sets:
 
 * the entry-point group ``mb3d.models`` (a package declares
   ``[project.entry-points."mb3d.models"] mymodel = "mypackage.mymodel:MODEL"``); mb3d's own
-  ``primary`` and ``secondary`` are declared there too, and loaded only when first used;
+  ``primary``, ``secondary`` and ``transient`` are declared there too, and loaded only when first used;
 * :func:`register` at run time (a script, a notebook, a test).
 
 ``physics.model`` in a case picks the model; nothing else in mb3d branches on it.
@@ -24,7 +24,8 @@ __all__ = ["SI", "Fields", "Model", "PhysicsBase", "Setup", "empty_fields", "get
 GROUP = "mb3d.models"
 #: mb3d's own models (also declared as entry points in pyproject.toml; this table serves a source
 #: tree that is not installed, and a test checks that the two agree)
-BUILTIN = {"primary": "mb3d.models.primary:MODEL", "secondary": "mb3d.models.secondary:MODEL"}
+BUILTIN = {"primary": "mb3d.models.primary:MODEL", "secondary": "mb3d.models.secondary:MODEL",
+           "transient": "mb3d.models.transient:MODEL"}
 
 _LOCK = threading.Lock()
 _TARGETS: dict[str, str] | None = None

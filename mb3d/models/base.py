@@ -11,7 +11,7 @@ discriminated union over the registered models). Quantities are validated in the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +44,8 @@ class Fields:
     interface_feature : ndarray (k,)
     interface_j_A_m2 : ndarray (k,)
         Normal current density, facet average (discharge sign: out of the anode, into the cathode).
+    point_data : mapping
+        More nodal fields, named with their unit (``lithiation_x``), written to solution.vtu.
     """
 
     potential_V: np.ndarray
@@ -52,6 +54,7 @@ class Fields:
     interface_electrode: np.ndarray
     interface_feature: np.ndarray
     interface_j_A_m2: np.ndarray
+    point_data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class Model:
         Checks that need the exact geometry but not the mesh (raise CaseError before meshing).
     headline : callable ``(solution_record) -> list of (label, anode, cathode)``, optional
         Extra rows for the CLI's summary table (``cathode`` None for a cell-level value).
+    files : callable ``(Setup, solution) -> dict``, optional
+        More output files: name -> text (``timeseries.csv``), written atomically with the others.
     summary : str
         One line for ``mb3d list``.
     """
@@ -125,6 +130,7 @@ class Model:
     preflight: Callable[..., None] | None = None
     headline: Callable[[Mapping[str, Any]], list[tuple[str, Any, Any]]] | None = None
     summary: str = ""
+    files: Callable[[Setup, Any], Mapping[str, str]] | None = None
 
     def __reduce__(self) -> tuple:
         """Pickled by name (a child process looks it up in its own registry)."""

@@ -1,0 +1,368 @@
+"""Transient discharge and charge with Li diffusion in the intercalation electrodes
+(``physics.model: transient``); the equations are in :mod:`solvers.transient`, the time integration
+in :mod:`solvers.integrator`.
+
+The case gives a ``protocol`` (steps with their ends, :mod:`mb3d.protocol`), the ``initial_state``
+(charged, discharged, or the Li fractions), the kinetics (as the secondary model, with
+``exchange_current_law``: i0 = i0_ref 2 sqrt(x (1 - x)) or constant) and electrode conduction.
+1C is the practical capacity per footprint (the smaller electrode's charge between its
+``stoichiometry`` limits; a Li metal reservoir's is its library capacity) in one hour.
+
+Outputs: the ``solution`` block (results.md: steps, delivered capacity and energy of the first
+discharge, utilisation, lithiation statistics, the Li balance, step counts), ``timeseries.csv`` and
+the lithiation field ``lithiation_x`` at the end in solution.vtu.
+"""
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+from skfem import CellBasis
+
+from geom3d import GeometryError
+from solvers.cell import CellError
+from solvers.constants import A_M2_TO_MA_CM2, C_TO_UAH, FARADAY, M2_TO_CM2
+from solvers.integrator import IntegrationError, Operation, Options, Trajectory, integrate, lithium_balance
+from solvers.names import ELECTRODES
+from solvers.primary import cell_gradient
+from solvers.transient import Storage, TransientElectrode, TransientSystem, assemble_transient
+from solvers.units import Range
+
+from ..case import CaseError, PhysicsBase, _quantity
+from ..protocol import Protocol, ProtocolError, Step, first_discharge, parse_physics
+from .base import Fields, Model, Setup, interface_fields
+from .secondary import kinetics as secondary_kinetics
+
+#: J/m^2 -> uWh/cm^2 and W/m^2 -> uW/cm^2
+J_M2_TO_UWH_CM2 = 1e6 / 3600 / M2_TO_CM2
+W_M2_TO_UW_CM2 = 1e6 / M2_TO_CM2
+WALL_TIMES = Range("s", 0.0, 1e7, low_open=True)
+
+
+class TransientSpec(PhysicsBase):
+    """``physics:`` keys of the transient model."""
+
+    model: Literal["transient"] = Field("transient", description="current distribution model")
+    protocol: list[Any] | None = Field(None, description="steps, e.g. [{discharge: 1C, until: 3.0 V}, {rest: 10 min}] "
+                                                         "or 'Discharge at 1C until 3.0 V' (required)")
+    rates: list[Any] | None = Field(None, description="run the protocol once per rate (rate capability; not "
+                                                      "available yet)")
+    initial_state: Any = Field("charged", description="charged, discharged or {x_cathode: .., x_anode: ..}")
+    output_times: Any = Field(20, description="snapshots for solution.pvd: a count or a list of times (parsed; "
+                                              "solution.pvd is not written yet, solution.vtu holds the end)")
+    kinetics: Literal["butler_volmer", "linear"] = Field("butler_volmer", description="interface kinetics")
+    exchange_current_law: Literal["lithiation", "constant"] = Field(
+        "lithiation", description="i0 = i0_ref 2 sqrt(x (1 - x)) (lithiation) or i0_ref (constant)")
+    electrode_conduction: bool = Field(False, description="solve the electronic potential in the electrodes")
+    step_tolerance: float = Field(1e-3, gt=0, le=0.1, description="local error of the lithiation per time "
+                                                                   "step (Li fraction)")
+    max_steps: int = Field(20000, ge=10, le=10**6, strict=True, description="time steps before the run stops")
+    max_wall_time: Any = Field(3600.0, description="wall-clock limit of the run (s, or with a unit)")
+    takes = "protocol, initial_state, kinetics, exchange_current_law, electrode_conduction"
+
+    def complete(self) -> TransientSpec:
+        try:
+            protocol = parse_physics(self.model_dump())
+        except ProtocolError as exc:
+            raise CaseError(str(exc)) from None
+        if protocol.rates is not None:
+            raise CaseError("physics.rates: not available yet (rate capability and Ragone come with the next "
+                            "release); run one case per rate")
+        try:
+            wall = _quantity_value(self.max_wall_time, WALL_TIMES, "physics.max_wall_time")
+        except ValueError as exc:
+            raise CaseError(str(exc)) from None
+        norm = protocol.normalized()
+        return self.model_copy(update={"protocol": norm["protocol"], "initial_state": norm["initial_state"],
+                                       "output_times": norm["output_times"], "max_wall_time": wall})
+
+    def parsed(self) -> Protocol:
+        """The protocol records (:mod:`mb3d.protocol`)."""
+        return parse_physics(self.model_dump())
+
+    def check(self, materials: Mapping[str, Any]) -> None:
+        """Each electrode is a reservoir or has what diffusion needs; the first discharge's cut-off
+        lies below the voltage it starts from."""
+        need_cond = ["electronic_conductivity"] if self.electrode_conduction else []
+        for role in ELECTRODES:
+            m = materials[role]
+            need = ["exchange_current_density", *need_cond]
+            if not m.reservoir:
+                need += ["max_concentration", "diffusivity", "ocp", "stoichiometry"]
+            for prop in need:
+                if prop not in m.props and getattr(m, "extras", {}).get(prop) is None:
+                    raise CaseError(f"materials.{role}.{prop}: missing for {m.name!r}, required by the transient "
+                                    "model" + ("" if m.reservoir else " (an intercalation electrode)"))
+        protocol = self.parsed()
+        x0 = initial_fractions(protocol, materials)
+        ocv = open_circuit_voltage(materials, x0)
+        first = first_discharge(protocol.steps)
+        if first is not None and first[0] == 0 and first[1].until_voltage_V is not None \
+                and first[1].until_voltage_V >= ocv:
+            raise CaseError(f"physics.protocol[{first[0]}].until = {first[1].until_voltage_V:g} V: not below the "
+                            f"open-circuit voltage at the start ({ocv:.4g} V): the discharge would end at once")
+
+
+def _quantity_value(value: Any, valid: Range, key: str) -> float:
+    """A quantity (number in ``valid.unit`` or string with a unit) checked against ``valid``."""
+    try:
+        return float(_quantity(valid).func(value))
+    except ValueError as exc:
+        raise ValueError(f"{key} = {value!r}: {exc}") from None
+
+
+def initial_fractions(protocol: Protocol, materials: Mapping[str, Any]) -> dict[str, float | None]:
+    """Initial Li fraction per electrode (None for a reservoir)."""
+    st = protocol.initial_state
+    out: dict[str, float | None] = {}
+    for e in ELECTRODES:
+        m = materials[e]
+        if m.reservoir:
+            out[e] = None
+            continue
+        given = getattr(st, f"x_{e}", None)
+        if st.state == "fractions":
+            if given is None:
+                raise CaseError(f"physics.initial_state.x_{e}: missing (the {e} is an intercalation electrode)")
+            out[e] = float(given)
+        else:
+            out[e] = float(m.stoichiometry[0 if st.state == "charged" else 1])
+    return out
+
+
+def open_circuit_voltage(materials: Mapping[str, Any], x: Mapping[str, float | None]) -> float:
+    """U_cathode(x_c) - U_anode(x_a) (a reservoir's U is its potential), V."""
+    def u(e: str) -> float:
+        m = materials[e]
+        return float(m["potential"]) if m.reservoir or x[e] is None else float(m.ocp(np.array([x[e]]))[0])
+    return u("cathode") - u("anode")
+
+
+# --- solve ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransientRun:
+    """What :func:`solve` returns: the system, the trajectory and the operating scales."""
+
+    system: TransientSystem
+    trajectory: Trajectory
+    protocol: Protocol
+    operations: tuple[Operation, ...]
+    practical_capacity_C: float
+    one_C_A: float
+    n_dofs: int
+    timing_s: Mapping[str, float]
+    x_start: Mapping[str, float]
+
+
+def practical_capacity_C(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, float]:
+    """Charge each electrode holds between its stoichiometry limits (a reservoir: its library
+    capacity), C."""
+    out = {}
+    for e in ELECTRODES:
+        m = setup.case.materials[e]
+        vol = setup.metrics.volume_m3.get(e, 0.0)
+        if m.reservoir:
+            out[e] = vol * m["density"] * m["specific_capacity"] if vol > 0 else math.inf
+        else:
+            lo, hi = m.stoichiometry
+            out[e] = FARADAY * m["max_concentration"] * abs(hi - lo) * vol
+    return out
+
+
+def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, TransientElectrode]:
+    case, ph = setup.case, setup.physics
+    kin = secondary_kinetics(case, setup.geometry)
+    out = {}
+    for e in ELECTRODES:
+        m = case.materials[e]
+        conducts = ph.electrode_conduction and setup.cell.has_region(e)
+        storage = None
+        if not m.reservoir:
+            if not setup.cell.has_region(e):
+                raise CaseError(f"geometry: the {e} film is not meshed (thinner than mesh.thin_layer_limit): the "
+                                "transient model needs it meshed; lower mesh.thin_layer_limit below its thickness "
+                                "(a sub-model for collapsed films is not built yet)")
+            storage = Storage(m["max_concentration"], m.diffusivity_at(ph.temperature), m.ocp, x0[e],
+                              ph.exchange_current_law)
+        out[e] = TransientElectrode(kin[e], float(m["potential"]), m["electronic_conductivity"] if conducts else None,
+                                    storage)
+    return out
+
+
+def operations(steps: tuple[Step, ...], one_C_A_m2: float, footprint_m2: float) -> tuple[Operation, ...]:
+    """The protocol in solver terms: signed currents (discharge positive) and cut-offs, SI."""
+    out = []
+    for s in steps:
+        label = s.text or s.describe()
+        if s.kind == "hold":
+            cut = s.until_current_A_m2(one_C_A_m2)
+            out.append(Operation(label, voltage_V=s.voltage_V, duration_s=s.duration_s,
+                                 cutoff_A=None if cut is None else cut * footprint_m2))
+        else:
+            current = s.sign * s.current_A_m2(one_C_A_m2) * footprint_m2
+            out.append(Operation(label, current_A=current, duration_s=s.duration_s, cutoff_V=s.until_voltage_V))
+    return tuple(out)
+
+
+def solve(setup: Setup) -> TransientRun:
+    """Integrate the protocol from the initial state."""
+    spec = setup.case.model.physics
+    protocol = spec.parsed()
+    x0 = initial_fractions(protocol, setup.case.materials)
+    caps = practical_capacity_C(setup, x0)
+    cap = min(caps.values())
+    one_C_A = cap / 3600.0
+    t0 = time.perf_counter()
+    try:
+        system = assemble_transient(setup.cell, setup.sigma_S_m, _electrodes(setup, x0))
+    except CellError as exc:
+        raise GeometryError(str(exc)) from None
+    y0 = np.zeros(system.N)
+    for e in ELECTRODES:
+        if x0[e] is not None:
+            y0[system.blocks[e].x] = x0[e]
+    ops = operations(protocol.steps, one_C_A / setup.footprint_m2, setup.footprint_m2)
+    t1 = time.perf_counter()
+    options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=spec.max_wall_time)
+    try:
+        traj = integrate(system, y0, list(ops), options, scale_A=one_C_A)
+    except IntegrationError as exc:
+        raise IntegrationError(str(exc)) from None
+    t2 = time.perf_counter()
+    return TransientRun(system, traj, protocol, ops, cap, one_C_A, system.N,
+                        {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": traj.linear_solve_s},
+                        {e: v for e, v in x0.items() if v is not None})
+
+
+# --- record ----------------------------------------------------------------------------------------------
+def lithiation_stats(run: TransientRun, y: np.ndarray, e: str, x_start: float, window: float) -> dict[str, float]:
+    """Volume statistics of x over electrode ``e`` (element quadrature): mean, min, max, cov and the
+    volume fraction whose x has moved through more than 90 % of the window."""
+    er = run.system.cell.electrode_region(e)
+    basis = CellBasis(er.region.mesh, er.basis.elem, intorder=2)
+    x = np.asarray(basis.interpolate(y[run.system.blocks[e].x]))
+    w = np.asarray(basis.dx)
+    W = w.sum()
+    mean = float((x * w).sum() / W)
+    std = math.sqrt(max(float(((x - mean) ** 2 * w).sum() / W), 0.0))
+    moved = np.abs(x - x_start) >= 0.9 * window
+    return {"mean": mean, "min": float(x.min()), "max": float(x.max()), "cov": std / mean if mean else None,
+            "fraction_above_90pct": float(w[moved].sum() / W)}
+
+
+def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
+    """The ``solution`` block of results.json (results.md, transient model)."""
+    fp = setup.footprint_m2
+    traj = run.trajectory
+    steps = []
+    for s, op, end in zip(run.protocol.steps, run.operations, traj.steps):
+        dur = end.duration_s
+        cap = abs(end.charge_C) / fp * C_TO_UAH / M2_TO_CM2
+        energy = abs(end.energy_J) / fp * J_M2_TO_UWH_CM2
+        current = (abs(op.current_A) / fp * A_M2_TO_MA_CM2) if op.galvanostatic else None
+        steps.append({"kind": s.kind, "text": end.label, "rate_C": s.rate_C if s.rate_C is not None else (
+            abs(op.current_A) / run.one_C_A if op.galvanostatic and op.current_A else None),
+            "current_density_mA_cm2": current, "ended_by": end.ended_by, "duration_s": dur,
+            "capacity_uAh_cm2": cap, "energy_uWh_cm2": energy,
+            "mean_voltage_V": (end.energy_J / end.charge_C if abs(end.charge_C) > 1e-9 * run.practical_capacity_C
+                               else end.end_voltage_V),
+            "mean_power_uW_cm2": abs(end.energy_J) / dur / fp * W_M2_TO_UW_CM2 if dur > 0 else 0.0,
+            "end_voltage_V": end.end_voltage_V})
+    practical = run.practical_capacity_C / fp * C_TO_UAH / M2_TO_CM2
+    first = first_discharge(run.protocol.steps)
+    rec: dict[str, Any] = {
+        "model": "transient",
+        "practical_capacity_uAh_cm2": practical,
+        "one_C_current_density_mA_cm2": run.one_C_A / fp * A_M2_TO_MA_CM2,
+        "exchange_current_law": setup.physics.exchange_current_law,
+        "kinetics": setup.physics.kinetics,
+        "electrode_conduction": setup.physics.electrode_conduction,
+        "temperature_degC": setup.case.model.physics.temperature,
+        "steps": steps,
+        "lithium_balance_relative_error": lithium_balance(run.system, traj),
+        "time_steps": traj.accepted, "rejected_steps": traj.rejected,
+        "newton_iterations": traj.newton_iterations, "factorisations": traj.factorisations,
+    }
+    if first is not None:
+        k = first[0]
+        d = steps[k]
+        rec.update({"delivered_capacity_uAh_cm2": d["capacity_uAh_cm2"], "delivered_energy_uWh_cm2": d["energy_uWh_cm2"],
+                    "utilisation": d["capacity_uAh_cm2"] / practical, "mean_power_uW_cm2": d["mean_power_uW_cm2"],
+                    "mean_voltage_V": d["mean_voltage_V"], "duration_s": d["duration_s"]})
+        y_end = traj.op_end_states[k]
+        rec["lithiation"] = {}
+        for e in run.x_start:
+            lo, hi = setup.case.materials[e].stoichiometry
+            rec["lithiation"][e] = lithiation_stats(run, y_end, e, traj.op_start_x[k][e], abs(hi - lo))
+    return rec, None
+
+
+def fields(setup: Setup, run: TransientRun, per_facet: Any) -> Fields:
+    """At the end of the run: potentials (electrolyte; electrodes at their collector or electronic
+    potential), ionic current density, the lithiation x of every node of an intercalation electrode
+    (``lithiation_x``, NaN elsewhere) and the interface current density."""
+    sysm, y, mesh, cell = run.system, run.trajectory.y, setup.mesh, setup.cell
+    pot = np.zeros(len(mesh.points_m))
+    cur = np.zeros((len(mesh.tets), 3))
+    lith = np.full(len(mesh.points_m), np.nan)
+    for e in ELECTRODES:
+        if not cell.has_region(e):
+            continue
+        el, b = sysm.electrodes[e], sysm.blocks[e]
+        psi = y[b.psi] + el.reference_V
+        if el.sigma_S_m is None:
+            pot[np.unique(mesh.tets[cell.region_mask(e)])] = psi[0]
+        else:
+            em = cell.electrode(e)
+            pot[em.region.nodes] = psi[em.basis.nodal_dofs[0]]
+        if el.storage is not None:
+            er = cell.electrode_region(e)
+            lith[er.region.nodes] = y[b.x][er.basis.nodal_dofs[0]]
+    basis = cell.basis()
+    phi = y[:sysm.n_e]
+    pot[cell.electrolyte.nodes] = phi[basis.nodal_dofs[0]]
+    sigma = setup.sigma_S_m
+    cur[cell.electrolyte.cells] = -sigma * cell_gradient(basis.mesh, basis, phi)
+    states = sysm.states(y)
+    per = {e: -(states[e][0] * sysm.dx[e]).sum(axis=1) / sysm.dx[e].sum(axis=1) * (1 if e == "cathode" else -1)
+           for e in ELECTRODES}
+    return Fields(pot, cur, *interface_fields(setup, per), point_data={"lithiation_x": lith})
+
+
+def files(setup: Setup, run: TransientRun) -> dict[str, str]:
+    """``timeseries.csv``: one row per accepted time (per footprint: mA/cm2, uAh/cm2, uWh/cm2)."""
+    fp = setup.footprint_m2
+    elec = list(run.x_start)
+    cols = ["t_s", "step", "voltage_V", "current_density_mA_cm2", "capacity_uAh_cm2", "energy_uWh_cm2"]
+    for e in elec:
+        cols += [f"x_mean_{e}", f"x_surface_mean_{e}", f"x_surface_min_{e}", f"x_surface_max_{e}"]
+    buf = io.StringIO()
+    buf.write(",".join(cols) + "\n")
+    for s in run.trajectory.samples:
+        row = [s.t_s, s.step, s.voltage_V, s.current_A / fp * A_M2_TO_MA_CM2, s.charge_C / fp * C_TO_UAH / M2_TO_CM2,
+               s.energy_J / fp * J_M2_TO_UWH_CM2]
+        for e in elec:
+            row += [s.x_mean[e], s.x_surface[e]["mean"], s.x_surface[e]["min"], s.x_surface[e]["max"]]
+        buf.write(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row) + "\n")
+    return {"timeseries.csv": buf.getvalue()}
+
+
+def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Rows of the CLI summary."""
+    rows = [("practical capacity (uAh/cm2)", s["practical_capacity_uAh_cm2"], None)]
+    if "delivered_capacity_uAh_cm2" in s:
+        rows += [("delivered capacity (uAh/cm2)", s["delivered_capacity_uAh_cm2"], None),
+                 ("delivered energy (uWh/cm2)", s["delivered_energy_uWh_cm2"], None),
+                 ("utilisation", s["utilisation"], None), ("mean voltage (V)", s["mean_voltage_V"], None)]
+    rows += [("time steps (rejected)", f"{s['time_steps']} ({s['rejected_steps']})", None)]
+    return rows
+
+
+MODEL = Model("transient", TransientSpec, solve, record, fields, headline=headline, files=files,
+              summary="discharge and charge in time: Li diffusion in the electrodes, OCP curves, cut-off voltages")
