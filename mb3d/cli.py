@@ -75,7 +75,8 @@ def headline(record: Any) -> Table:
                                                 f"{_fmt(g['largest_opaque_feature_um'])}"))
         rows.insert(5, ("invisible beyond (cm)", g["invisible_at_distance_cm"]))
     for name, v in rows:
-        t.add_row(name, _fmt(v), "")
+        if v is not None:            # a model without the quantity (the transient model has no ASR)
+            t.add_row(name, _fmt(v), "")
     return t
 
 
