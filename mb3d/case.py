@@ -420,17 +420,26 @@ def apply_overrides(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
             parsed = yaml.safe_load(value) if value.strip() else ""
         except yaml.YAMLError:
             parsed = value
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-            if not isinstance(nxt, dict):
-                raise CaseError(f"--set {item!r}: {part} is not a mapping in the case")
-            node = nxt
-        node[parts[-1]] = parsed
+        _set_dotted(out, key, parsed, f"--set {item!r}", remove_none=False)
     return out
+
+
+def _set_dotted(out: dict[str, Any], key: str, value: Any, where: str, remove_none: bool = True) -> None:
+    """Set ``out[a][b][c] = value`` for ``key`` "a.b.c", creating mappings on the way (with
+    ``remove_none``, a value of None removes the key; ``--set key=null`` keeps an explicit null)."""
+    node = out
+    parts = key.split(".")
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise CaseError(f"{where}: {part} is not a mapping in the case")
+        node = nxt
+    if value is None and remove_none:
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = value
 
 
 def set_keys(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -440,19 +449,7 @@ def set_keys(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, 
     for key, value in overrides.items():
         if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", key):
             raise CaseError(f"{key!r}: expected a dotted case key, e.g. geometry.pitch")
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-            if not isinstance(nxt, dict):
-                raise CaseError(f"{key}: {part} is not a mapping in the case")
-            node = nxt
-        if value is None:
-            node.pop(parts[-1], None)
-        else:
-            node[parts[-1]] = json.loads(json.dumps(value, default=str))
+        _set_dotted(out, key, None if value is None else json.loads(json.dumps(value, default=str)), key)
     return out
 
 

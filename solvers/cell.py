@@ -197,6 +197,14 @@ class CellProblem:
         return self._keep(("interface_dofs", electrode),
                           lambda: self.basis().get_dofs(facets=self.interfaces[electrode].facets).all())
 
+    def equipotential_map(self, electrode: str) -> sp.csr_matrix:
+        """The trace map of an equipotential electrode (one unknown): a row of ones over the
+        electrolyte's interface degrees of freedom (1 x N_electrolyte)."""
+        def make() -> sp.csr_matrix:
+            dofs = self.interface_dofs(electrode)
+            return sp.csr_matrix((np.ones(len(dofs)), (np.zeros(len(dofs), int), dofs)), shape=(1, self.basis().N))
+        return self._keep(("equipotential_map", electrode), make)
+
     def has_region(self, name: str) -> bool:
         return name in self.region_names
 

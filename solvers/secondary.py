@@ -221,11 +221,8 @@ class TwoFieldSystem:
 
 def _trace_rows(cell: CellProblem, e: str, el: Electrode) -> tuple[sp.csr_matrix, sp.csr_matrix, int, np.ndarray]:
     """Electrode block, trace map (electrode x electrolyte), size and collector dofs of one electrode."""
-    Ne = cell.basis().N
     if el.sigma_S_m is None:
-        dofs_e = cell.interface_dofs(e)
-        T = sp.csr_matrix((np.ones(len(dofs_e)), (np.zeros(len(dofs_e), int), dofs_e)), shape=(1, Ne))
-        return sp.csr_matrix((1, 1)), T, 1, np.array([0])
+        return sp.csr_matrix((1, 1)), cell.equipotential_map(e), 1, np.array([0])
     em = cell.electrode(e)
     return stiffness(em.region.mesh, el.sigma_S_m, cell.order), em.trace_map, em.basis.N, em.collector_dofs
 

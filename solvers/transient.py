@@ -285,9 +285,7 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
     for e in ELECTRODES:
         el = electrodes[e]
         if el.sigma_S_m is None:
-            dofs = cell.interface_dofs(e)
-            T_pot[e] = sp.csr_matrix((np.ones(len(dofs)), (np.zeros(len(dofs), int), dofs)), shape=(1, n_e))
-            psi_size[e], collectors[e] = 1, np.array([0])
+            T_pot[e], psi_size[e], collectors[e] = cell.equipotential_map(e), 1, np.array([0])
             Kb.append(sp.csr_matrix((1, 1)))
         else:
             em = cell.electrode(e)
