@@ -97,6 +97,8 @@ class Options:
         Newton stops when the reduced residual is below this times the current scale.
     max_newton : int
         Newton iterations per step before the step is retried with a quarter of its size.
+    fixed_step_s : float, optional
+        Constant steps without error control (after the first step; for convergence studies).
     """
 
     x_tolerance: float = 1e-3
@@ -107,6 +109,7 @@ class Options:
     max_wall_s: float = 3600.0
     newton_rtol: float = 1e-10
     max_newton: int = 30
+    fixed_step_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -455,6 +458,8 @@ def integrate(system: TransientSystem, y0: np.ndarray, operations: list[Operatio
                         raise IntegrationError(f"{op.label}: Newton fails at the smallest step ({exc})") from None
                 continue
             y_new, st_new, err, charge = res
+            if options.fixed_step_s is not None:
+                err = 0.0
             if err > 1.0:
                 traj.rejected += 1
                 run.h = h * max(0.2, 0.9 * err ** (-1 / 3))
@@ -479,7 +484,10 @@ def integrate(system: TransientSystem, y0: np.ndarray, operations: list[Operatio
             run.charge.append(charge)
             run.charge = run.charge[-3:]
             y, VI_last = y_new, (V, I)
-            run.h = h * min(2.0, max(0.2, 0.9 * err ** (-1 / 3))) if err > 0 else 2 * h
+            if options.fixed_step_s is not None:
+                run.h = options.fixed_step_s
+            else:
+                run.h = h * min(2.0, max(0.2, 0.9 * err ** (-1 / 3))) if err > 0 else 2 * h
             sample = _sample(system, t_total + run.t, k, y, st_new, q_total + charge, e_total + run.energy)
             traj.samples.append(sample)
             if keep is not None and keep(sample):

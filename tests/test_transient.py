@@ -136,3 +136,38 @@ BAD = [
 def test_bad_transient_input(physics, cathode, message):
     with pytest.raises(CaseError, match=message.replace("(", r"\(").replace(".", r"\.").replace("[", r"\[")):
         load_case(planar(physics, cathode))
+
+
+def _fixed_step_voltage(h: float) -> float:
+    """The planar cell (P2, 0.25 um) after 4 min at 2C, integrated with constant steps h (s)."""
+    from mb3d import pipeline  # noqa: PLC0415
+    from mb3d.models import Setup  # noqa: PLC0415
+    from mb3d.models import transient as tm  # noqa: PLC0415
+    from solvers.integrator import Options, integrate  # noqa: PLC0415
+    from solvers.transient import assemble_transient  # noqa: PLC0415
+
+    case = load_case(planar({"protocol": ["Discharge at 2C for 4 minutes"]}))
+    built, _ = pipeline.build(case)
+    setup = Setup(case, built.geometry, built.metrics, built.mesh, built.cell)
+    protocol = case.model.physics.parsed()
+    x0 = tm.initial_fractions(protocol, case.materials)
+    one_c = min(tm.practical_capacity_C(setup, x0).values()) / 3600
+    system = assemble_transient(built.cell, setup.sigma_S_m, tm._electrodes(setup, x0))
+    y0 = np.zeros(system.N)
+    y0[system.blocks["cathode"].x] = x0["cathode"]
+    ops = tm.operations(protocol.steps, one_c / setup.footprint_m2, setup.footprint_m2)
+    traj = integrate(system, y0, list(ops), Options(fixed_step_s=h, first_step_s=h), scale_A=one_c)
+    assert traj.steps[0].duration_s == pytest.approx(240.0, rel=1e-12)
+    return traj.steps[0].end_voltage_V
+
+
+def test_time_integration_is_second_order():
+    """Constant steps h = 12, 6, 3, 1.5 s (an implicit Euler start, then BDF2; the diffusion time
+    L^2/D is 570 s, so the transient is still on at 4 min): the differences of the end voltage fall by
+    4 per halving, the fitted order is 2."""
+    hs = np.array([12.0, 6.0, 3.0, 1.5])
+    V = np.array([_fixed_step_voltage(h) for h in hs])
+    diffs = np.abs(np.diff(V))
+    order = np.polyfit(np.log(hs[:-1]), np.log(diffs), 1)[0]
+    print(f"BDF2 fitted order {order:.2f} (differences {diffs})")
+    assert 1.9 < order < 2.4
