@@ -10,6 +10,7 @@ instead of showing the 3D images.
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import io
 from typing import Any
@@ -48,6 +49,13 @@ HEADLINE = [
     ("cov, cathode", "solution.current_density_mA_cm2.cathode.cov", ""),
     ("p95/p05, anode", "solution.current_density_mA_cm2.anode.p95_over_p05", ""),
     ("p95/p05, cathode", "solution.current_density_mA_cm2.cathode.p95_over_p05", ""),
+    ("practical capacity (transient)", "solution.practical_capacity_uAh_cm2", "uAh/cm2"),
+    ("delivered capacity, first discharge", "solution.delivered_capacity_uAh_cm2", "uAh/cm2"),
+    ("delivered energy, first discharge", "solution.delivered_energy_uWh_cm2", "uWh/cm2"),
+    ("utilisation", "solution.utilisation", ""),
+    ("mean voltage, first discharge", "solution.mean_voltage_V", "V"),
+    ("Li balance (relative)", "solution.lithium_balance_relative_error", ""),
+    ("time steps", "solution.time_steps", ""),
     ("tetrahedra", "mesh.n_tetrahedra", ""),
     ("degrees of freedom", "mesh.n_dofs", ""),
     ("wall time", "timing_s.total", "s"),
@@ -163,6 +171,41 @@ def _img(data: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
+def voltage_svg(result: RunResult, width: int = 640, height: int = 320) -> str | None:
+    """The cell voltage against the charge passed per footprint (timeseries.csv of the transient model)
+    as an inline SVG (no plotting library: a plain run stays light); None without a time series."""
+    text = getattr(result, "files", {}).get("timeseries.csv")
+    if not text:
+        return None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if len(rows) < 2:
+        return None
+    q = np.array([float(r["capacity_uAh_cm2"]) for r in rows])
+    v = np.array([float(r["voltage_V"]) for r in rows])
+    step = np.array([int(r["step"]) for r in rows])
+    pad = 50
+    q0, q1 = float(q.min()), float(q.max()) or 1.0
+    v0, v1 = float(v.min()), float(v.max())
+    v0, v1 = (v0 - 0.05, v1 + 0.05) if v1 - v0 < 0.1 else (v0, v1)
+
+    def xy(a: float, b: float) -> str:
+        x = pad + (a - q0) / ((q1 - q0) or 1.0) * (width - 2 * pad)
+        y = height - pad - (b - v0) / (v1 - v0) * (height - 2 * pad)
+        return f"{x:.1f},{y:.1f}"
+
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
+    lines = [f'<polyline fill="none" stroke="{colours[k % len(colours)]}" stroke-width="1.5" points="'
+             + " ".join(xy(a, b) for a, b in zip(q[step == k], v[step == k])) + '"/>' for k in np.unique(step)]
+    axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#444"/>'
+            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#444"/>'
+            f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">charge passed (uAh/cm2): '
+            f'{q0:.4g} to {q1:.4g}</text>'
+            f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" text-anchor="middle">'
+            f'cell voltage (V): {v0:.3f} to {v1:.3f}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'role="img" aria-label="cell voltage against capacity">{axes}{"".join(lines)}</svg>')
+
+
 def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None,
                 figures: bool = True) -> str:
     """The report page as a string; ``figures`` adds the histogram and the transparency map."""
@@ -182,6 +225,10 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
         warn = ("<p class=warn>Sharp electrode edges: the primary current density is singular there; max, "
                 "max/min and cov do not converge under refinement (current, ASR and percentiles do).</p>")
     figs = []
+    curve = voltage_svg(result)
+    if curve:
+        figs.append(f"<figure>{curve}<figcaption>Cell voltage against the charge passed per footprint, one "
+                    "colour per protocol step (timeseries.csv)</figcaption></figure>")
     captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
                 "potential": "Electrolyte potential on a slice"}
     for name, cap in captions.items():

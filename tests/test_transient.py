@@ -108,6 +108,11 @@ def test_lithium_balance_and_fields_of_a_run():
     expect = c.stoichiometry[0] + j * ts["t_s"] / (FARADAY * c["max_concentration"] * L_C)
     assert np.max(np.abs(ts["x_mean_cathode"] - expect)) < 1e-9
     assert s["steps"][0]["ended_by"] == "time" and s["steps"][0]["duration_s"] == pytest.approx(1200, rel=1e-12)
+    from mb3d.report import report_html  # noqa: PLC0415
+
+    page = report_html(result, {}, figures=False)
+    assert page.count("<polyline") == 1 and "delivered capacity, first discharge" in page
+    assert 'data-key="solution.practical_capacity_uAh_cm2"' in page
     x = result.fields.point_data["lithiation_x"]
     assert np.nanmin(x) >= expect[0] and np.nanmax(x) <= expect[-1] + 0.05
     assert np.isnan(x).sum() > 0       # no lithiation outside the cathode
