@@ -176,3 +176,21 @@ def test_time_integration_is_second_order():
     order = np.polyfit(np.log(hs[:-1]), np.log(diffs), 1)[0]
     print(f"BDF2 fitted order {order:.2f} (differences {diffs})")
     assert 1.9 < order < 2.4
+
+
+def test_charge_then_hold_until_the_current_falls():
+    """A discharged cell charged at 2C to 4.1 V, then held at 4.1 V until C/20: the hold keeps the
+    voltage, its current falls monotonically to the cut-off, and the Li balance closes."""
+    physics = {"protocol": ["Charge at 2C until 4.1 V", "Hold at 4.1 V until C/20"],
+               "initial_state": "discharged", "step_tolerance": 5e-4}
+    result = run_case(load_case(planar(physics, size=0.34)))
+    s = result.record["solution"]
+    ts = timeseries(result)
+    assert [st["ended_by"] for st in s["steps"]] == ["voltage", "current"]
+    hold = ts["step"] == 1
+    assert np.max(np.abs(ts["voltage_V"][hold] - 4.1)) < 1e-9
+    one_c = s["one_C_current_density_mA_cm2"]
+    i = -ts["current_density_mA_cm2"][hold]                   # charging: negative discharge current
+    assert np.all(np.diff(i) < 0) and i[-1] == pytest.approx(one_c / 20, rel=1e-3)
+    assert ts["voltage_V"][np.flatnonzero(ts["step"] == 0)[-1]] == pytest.approx(4.1, abs=1e-4)
+    assert s["lithium_balance_relative_error"] < 1e-8
