@@ -142,7 +142,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             out.print("[yellow]note:[/] sharp electrode edges: the primary current density is singular "
                       "there; max, max/min and cov do not converge under refinement (percentiles, current "
                       "and ASR do).")
-    out.print(f"wrote {escape(str(out_dir))}/results.json, solution.vtu, interfaces.vtu, report.html")
+    extra = "".join(f", {n}" for n in ("timeseries.csv", "solution.pvd") if (Path(out_dir) / n).exists()
+                    and record["solution"].get("model") == "transient")
+    out.print(f"wrote {escape(str(out_dir))}/results.json, solution.vtu, interfaces.vtu, report.html{extra}")
     return 0
 
 

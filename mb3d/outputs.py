@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -97,7 +98,10 @@ def commit_outputs(staging: Path, out_dir: str | Path) -> None:
         except OSError:       # another file system or a race: fall back to moving the files
             out.mkdir(parents=True, exist_ok=True)
     for f in sorted(staging.iterdir()):
-        os.replace(f, out / f.name)
+        target = out / f.name
+        if f.is_dir() and target.is_dir():      # a folder of the previous run (snapshots/): replaced whole
+            shutil.rmtree(target)
+        os.replace(f, target)
     staging.rmdir()
 
 
@@ -129,9 +133,12 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
     atomic_write(paths[0], lambda p: meshio.write(p, sol, file_format="vtu"))
     atomic_write(paths[1], lambda p: meshio.write(p, ifc, file_format="vtu"))
     atomic_write(paths[2], lambda p: p.write_text(results_json(result.record)))
-    for name, text in getattr(result, "files", {}).items():     # a model's own files (timeseries.csv)
+    for name, content in getattr(result, "files", {}).items():   # a model's own files (timeseries.csv)
         paths.append(out / name)
-        atomic_write(paths[-1], lambda p, text=text: p.write_text(text))
+        if isinstance(content, bytes):
+            atomic_write(paths[-1], lambda p, data=content: p.write_bytes(data))
+        else:
+            atomic_write(paths[-1], lambda p, text=content: p.write_text(text))
     return paths
 
 

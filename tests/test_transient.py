@@ -194,3 +194,30 @@ def test_charge_then_hold_until_the_current_falls():
     assert np.all(np.diff(i) < 0) and i[-1] == pytest.approx(one_c / 20, rel=1e-3)
     assert ts["voltage_V"][np.flatnonzero(ts["step"] == 0)[-1]] == pytest.approx(4.1, abs=1e-4)
     assert s["lithium_balance_relative_error"] < 1e-8
+
+
+def test_snapshots_through_mb3d_run(tmp_path):
+    """``mb3d run`` of the reference transient case writes timeseries.csv, solution.pvd and its
+    snapshots (the start and end of each step and every 1/N of the capacity), and a second run into the
+    same folder replaces the snapshots."""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    import meshio  # noqa: PLC0415
+
+    from conftest import ROOT  # noqa: PLC0415
+    from mb3d.cli import main  # noqa: PLC0415
+
+    out = tmp_path / "run"
+    case = ROOT / "cases" / "planar_lipon_transient.yaml"
+    quick = ["--set", "mesh.order=1", "--set", "mesh.size=0.5", "--set", "mesh.interface_size=0.5",
+             "--set", "physics.step_tolerance=0.002"]
+    for count in (5, 3):
+        assert main(["run", str(case), "--out", str(out), "--quiet", *quick,
+                     "--set", f"physics.output_times={count}"]) == 0
+        sets = ET.parse(out / "solution.pvd").getroot().findall("./Collection/DataSet")
+        times = [float(d.get("timestep")) for d in sets]
+        assert times == sorted(times) and times[0] == 0.0
+        assert {d.get("file") for d in sets} == {f"snapshots/{p.name}" for p in (out / "snapshots").iterdir()}
+        x = meshio.read(out / sets[-1].get("file")).point_data["lithiation_x"]
+        assert np.nanmax(x) > 0.9 and np.nanmin(x) >= 0.51 - 1e-12
+    assert count + 1 <= len(times) <= count + 4       # every 1/3 of the capacity, plus the step ends

@@ -117,7 +117,8 @@ class Model:
     headline : callable ``(solution_record) -> list of (label, anode, cathode)``, optional
         Extra rows for the CLI's summary table (``cathode`` None for a cell-level value).
     files : callable ``(Setup, solution) -> dict``, optional
-        More output files: name -> text (``timeseries.csv``), written atomically with the others.
+        More output files: relative path -> text or bytes (``timeseries.csv``, ``snapshots/...``),
+        written atomically with the others.
     summary : str
         One line for ``mb3d list``.
     """

@@ -54,8 +54,8 @@ class TransientSpec(PhysicsBase):
     rates: list[Any] | None = Field(None, description="run the protocol once per rate (rate capability; not "
                                                       "available yet)")
     initial_state: Any = Field("charged", description="charged, discharged or {x_cathode: .., x_anode: ..}")
-    output_times: Any = Field(20, description="snapshots for solution.pvd: a count or a list of times (parsed; "
-                                              "solution.pvd is not written yet, solution.vtu holds the end)")
+    output_times: Any = Field(20, description="snapshots in solution.pvd: a count (even in capacity) or a list "
+                                              "of times")
     kinetics: Literal["butler_volmer", "linear"] = Field("butler_volmer", description="interface kinetics")
     exchange_current_law: Literal["lithiation", "constant"] = Field(
         "lithiation", description="i0 = i0_ref 2 sqrt(x (1 - x)) (lithiation) or i0_ref (constant)")
@@ -231,13 +231,43 @@ def solve(setup: Setup) -> TransientRun:
     t1 = time.perf_counter()
     options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=spec.max_wall_time)
     try:
-        traj = integrate(system, y0, list(ops), options, scale_A=one_C_A)
+        traj = integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=snapshot_rule(protocol, cap))
     except IntegrationError as exc:
         raise IntegrationError(str(exc)) from None
     t2 = time.perf_counter()
     return TransientRun(system, traj, protocol, ops, cap, one_C_A, system.N,
                         {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": traj.linear_solve_s},
                         {e: v for e, v in x0.items() if v is not None})
+
+
+def snapshot_rule(protocol: Protocol, capacity_C: float):
+    """Which samples to keep for solution.pvd: with ``output_times`` a count N, the start and end of
+    every step and each sample where the charge passed crosses another 1/N of the practical capacity;
+    with a list of times, the first sample at or after each time."""
+    spec = protocol.output_times
+    state = {"next": 0, "last_step": -1, "charge": 0.0}
+
+    if isinstance(spec, int):
+        dq = capacity_C / spec
+
+        def keep(sample) -> bool:
+            new_step = sample.step != state["last_step"]
+            state["last_step"] = sample.step
+            moved = abs(sample.charge_C - state["charge"]) >= dq * (1 - 1e-9)
+            if new_step or moved:
+                state["charge"] = sample.charge_C
+                return True
+            return False
+        return keep
+    times = list(spec)
+
+    def keep_times(sample) -> bool:
+        if state["next"] < len(times) and sample.t_s >= times[state["next"]] * (1 - 1e-12):
+            while state["next"] < len(times) and sample.t_s >= times[state["next"]] * (1 - 1e-12):
+                state["next"] += 1
+            return True
+        return False
+    return keep_times
 
 
 # --- record ----------------------------------------------------------------------------------------------
@@ -307,7 +337,12 @@ def fields(setup: Setup, run: TransientRun, per_facet: Any) -> Fields:
     """At the end of the run: potentials (electrolyte; electrodes at their collector or electronic
     potential), ionic current density, the lithiation x of every node of an intercalation electrode
     (``lithiation_x``, NaN elsewhere) and the interface current density."""
-    sysm, y, mesh, cell = run.system, run.trajectory.y, setup.mesh, setup.cell
+    return fields_at(setup, run, run.trajectory.y)
+
+
+def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
+    """The output fields of the state ``y`` (see :func:`fields`)."""
+    sysm, mesh, cell = run.system, setup.mesh, setup.cell
     pot = np.zeros(len(mesh.points_m))
     cur = np.zeros((len(mesh.tets), 3))
     lith = np.full(len(mesh.points_m), np.nan)
@@ -350,7 +385,37 @@ def files(setup: Setup, run: TransientRun) -> dict[str, str]:
         for e in elec:
             row += [s.x_mean[e], s.x_surface[e]["mean"], s.x_surface[e]["min"], s.x_surface[e]["max"]]
         buf.write(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row) + "\n")
-    return {"timeseries.csv": buf.getvalue()}
+    out: dict[str, str | bytes] = {"timeseries.csv": buf.getvalue()}
+    out.update(snapshots(setup, run))
+    return out
+
+
+def snapshots(setup: Setup, run: TransientRun) -> dict[str, str | bytes]:
+    """``solution.pvd`` (a ParaView collection over time) and one ``snapshots/solution_NNN.vtu`` per kept
+    state: potential_V, lithiation_x, current_density_mA_cm2 and region_id, coordinates in um."""
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import meshio  # noqa: PLC0415
+
+    mesh = setup.mesh
+    out: dict[str, str | bytes] = {}
+    entries = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (t, y) in enumerate(run.trajectory.states):
+            f = fields_at(setup, run, y)
+            vtu = meshio.Mesh(mesh.points_m * 1e6, [("tetra", mesh.tets)],
+                              point_data={"potential_V": f.potential_V, **dict(f.point_data)},
+                              cell_data={"region_id": [mesh.tet_region.astype(np.int32)],
+                                         "current_density_mA_cm2": [f.current_density_A_m2 * A_M2_TO_MA_CM2]})
+            name = f"snapshots/solution_{k:03d}.vtu"
+            path = Path(tmp) / f"{k}.vtu"
+            meshio.write(path, vtu, file_format="vtu")
+            out[name] = path.read_bytes()
+            entries.append(f'    <DataSet timestep="{t:.10g}" group="" part="0" file="{name}"/>')
+    out["solution.pvd"] = ('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
+                           + "\n".join(entries) + "\n  </Collection>\n</VTKFile>\n")
+    return out
 
 
 def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
