@@ -38,6 +38,13 @@ def study_file(tmp_path, **over) -> Path:
     return p
 
 
+def interruptible() -> None:
+    """Popen preexec_fn: Ctrl-C at its default in the study's process. A suite started in the
+    background by a non-interactive shell (``make test &``, nohup) runs with SIGINT ignored, and
+    children inherit that; the study would then, rightly, ignore the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stored(db: Path) -> int:
     """Rows in a study's store while it is being written (0 before its table exists)."""
     try:
@@ -110,7 +117,8 @@ def test_sigint_stops_and_keeps_finished_rows(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "1",
                              "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MB3D_STAGE_DELAY": "0.3"})     # each case >= 1.5 s
+                            env={**os.environ, "MB3D_STAGE_DELAY": "0.3"},     # each case >= 1.5 s
+                            preexec_fn=interruptible)
     db = out / "results.sqlite"
     t0 = time.time()
     while time.time() - t0 < 120:
@@ -375,7 +383,8 @@ def test_double_sigint_exits_promptly(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "2",
                              "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MB3D_STAGE_DELAY": "0.5"})     # each case >= 2.5 s
+                            env={**os.environ, "MB3D_STAGE_DELAY": "0.5"},     # each case >= 2.5 s
+                            preexec_fn=interruptible)
     t0 = time.time()
     while time.time() - t0 < 120 and not list((out / "cases").glob(".mb3d-partial-*")) \
             and not (out / "cases").is_dir():
