@@ -324,6 +324,24 @@ class _Run:
     charge: list                     # charge passed at the accepted states (BDF-consistent), C
     energy: float
     h: float
+    VI: tuple = (0.0, 0.0)           # voltage and current of the last accepted state
+    ended: str | None = None
+
+    def accept(self, h: float, y: np.ndarray, V: float, I: float, charge: float) -> None:
+        """Take the step: time, history (three states), charge and energy (trapezoid of V I)."""
+        self.energy += 0.5 * h * (self.VI[0] * self.VI[1] + V * I)
+        self.t += h
+        self.hist = [*self.hist, (self.t, y)][-3:]
+        self.hs = [h, *self.hs][:3]
+        self.charge = [*self.charge, charge][-3:]
+        self.VI = (V, I)
+
+    def next_step(self, h: float, err: float, options: Options) -> None:
+        """The next step size: h (0.9 / err)^(1/3) within [h/5, 2h], or the fixed step."""
+        if options.fixed_step_s is not None:
+            self.h = options.fixed_step_s
+        else:
+            self.h = h * min(2.0, max(0.2, 0.9 * err ** (-1 / 3))) if err > 0 else 2 * h
 
 
 def _attempt(system: TransientSystem, lin: _Linear, op: Operation, run: _Run, h: float, scale_A: float,
@@ -410,93 +428,17 @@ def integrate(system: TransientSystem, y0: np.ndarray, operations: list[Operatio
         Step or wall-clock limit exceeded, or Newton failed at the smallest step.
     """
     traj = Trajectory()
-    wall0 = time.perf_counter()
-    cap_V = min(5.0 / (el.kinetics.f * max(el.kinetics.alpha_a, el.kinetics.alpha_c))
-                for el in system.electrodes.values())
+    ctx = _Context(system, options, scale_A, time.perf_counter(), on_step, keep,
+                   min(5.0 / (el.kinetics.f * max(el.kinetics.alpha_a, el.kinetics.alpha_c))
+                       for el in system.electrodes.values()))
     y = y0.copy()
     traj.initial_lithium = {e: float(w @ y[system.blocks[e].x]) for e, w in system.lithium_weights.items()}
     t_total, q_total, e_total = 0.0, 0.0, 0.0
     for k, op in enumerate(operations):
-        lin0 = _reduction(system, op, x_free=False)
-        try:       # consistent potentials at the start of the operation
-            y, st = _newton(system, lin0, op, y, np.zeros(system.N), 0.0, scale_A, options, traj, cap_V)
-        except _NoConvergence as exc:
-            raise IntegrationError(f"{op.label}: no consistent state at its start ({exc}): the cell cannot "
-                                   "carry this operation") from None
-        V0, I0 = system.cell_voltage(y), system.current_A(st)
-        g = _event(op, V0, I0)
-        if g is not None and g <= 0:
-            raise IntegrationError(f"{op.label}: the cut-off is reached at its start (cell voltage "
-                                   f"{V0:.4g} V, current {I0:.4g} A)")
-        sample = _sample(system, t_total, k, y, st, q_total, e_total)
-        traj.op_start_x.append(dict(sample.x_mean))
-        traj.samples.append(sample)
-        if keep is not None and keep(sample):
-            traj.states.append((t_total, y.copy()))
-        lin = _reduction(system, op, x_free=True)
-        run = _Run(0.0, [(0.0, y)], [], [0.0], 0.0, options.first_step_s)
-        ended = None
-        VI_last = (V0, I0)
-        while ended is None:
-            if traj.accepted + traj.rejected >= options.max_steps:
-                raise IntegrationError(f"{op.label}: more than {options.max_steps} time steps (raise the limit, "
-                                       "or loosen the lithiation tolerance)")
-            if time.perf_counter() - wall0 > options.max_wall_s:
-                raise IntegrationError(f"{op.label}: wall-clock limit of {options.max_wall_s:g} s reached at "
-                                       f"t = {t_total + run.t:.4g} s")
-            h = run.h
-            if op.duration_s is not None:
-                h = min(h, op.duration_s - run.t)
-            try:
-                res = _attempt(system, lin, op, run, h, scale_A, options, traj, cap_V)
-            except _NoConvergence as exc:
-                traj.rejected += 1
-                run.h = h / 4
-                if run.h < 1e-9 * max(1.0, run.t):
-                    ended = "exhausted"        # the cell cannot go on (e.g. a fully lithiated surface)
-                    if run.t == 0.0:
-                        raise IntegrationError(f"{op.label}: Newton fails at the smallest step ({exc})") from None
-                continue
-            y_new, st_new, err, charge = res
-            if options.fixed_step_s is not None:
-                err = 0.0
-            if err > 1.0:
-                traj.rejected += 1
-                run.h = h * max(0.2, 0.9 * err ** (-1 / 3))
-                continue
-            V, I = system.cell_voltage(y_new), system.current_A(st_new)
-            g = _event(op, V, I)
-            if g is not None and g <= 0:
-                g_prev = _event(op, *VI_last)
-                h, res = _locate(system, lin, op, run, h, scale_A, options, traj, cap_V, g_prev, g, res)
-                y_new, st_new, err, charge = res
-                V, I = system.cell_voltage(y_new), system.current_A(st_new)
-                ended = "voltage" if op.galvanostatic else "current"
-            elif op.duration_s is not None and run.t + h >= op.duration_s * (1 - 1e-12):
-                ended = "time"
-            traj.accepted += 1
-            run.energy += 0.5 * h * (VI_last[0] * VI_last[1] + V * I)
-            run.t += h
-            run.hist.append((run.t, y_new))
-            run.hist = run.hist[-3:]
-            run.hs.insert(0, h)
-            run.hs = run.hs[:3]
-            run.charge.append(charge)
-            run.charge = run.charge[-3:]
-            y, VI_last = y_new, (V, I)
-            if options.fixed_step_s is not None:
-                run.h = options.fixed_step_s
-            else:
-                run.h = h * min(2.0, max(0.2, 0.9 * err ** (-1 / 3))) if err > 0 else 2 * h
-            sample = _sample(system, t_total + run.t, k, y, st_new, q_total + charge, e_total + run.energy)
-            traj.samples.append(sample)
-            if keep is not None and keep(sample):
-                traj.states.append((t_total + run.t, y.copy()))
-            if on_step is not None:
-                on_step(sample)
+        y, run = _operation(ctx, traj, op, k, y, t_total, q_total, e_total)
         q_op = run.charge[-1]
         traj.op_end_states.append(y.copy())
-        traj.steps.append(StepEnd(op.label, ended, run.t, q_op, run.energy, *VI_last))
+        traj.steps.append(StepEnd(op.label, run.ended, run.t, q_op, run.energy, *run.VI))
         t_total += run.t
         q_total += q_op
         traj.throughput_C += abs(q_op)
@@ -504,6 +446,98 @@ def integrate(system: TransientSystem, y0: np.ndarray, operations: list[Operatio
     traj.y = y
     traj.charge_total_C = q_total
     return traj
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every step of a run needs besides its state."""
+
+    system: TransientSystem
+    options: Options
+    scale_A: float
+    wall0: float
+    on_step: Callable[[Sample], None] | None
+    keep: Callable[[Sample], bool] | None
+    cap_V: float
+
+    def record(self, traj: Trajectory, sample: Sample, y: np.ndarray) -> None:
+        traj.samples.append(sample)
+        if self.keep is not None and self.keep(sample):
+            traj.states.append((sample.t_s, y.copy()))
+        if self.on_step is not None:
+            self.on_step(sample)
+
+
+def _start(ctx: _Context, traj: Trajectory, op: Operation, k: int, y: np.ndarray, t0: float, q0: float,
+           e0: float) -> tuple[np.ndarray, _Run]:
+    """The consistent potentials at the start of an operation (lithiation held), checked against its
+    cut-off, recorded as a sample."""
+    system = ctx.system
+    try:
+        y, st = _newton(system, _reduction(system, op, x_free=False), op, y, np.zeros(system.N), 0.0, ctx.scale_A,
+                        ctx.options, traj, ctx.cap_V)
+    except _NoConvergence as exc:
+        raise IntegrationError(f"{op.label}: no consistent state at its start ({exc}): the cell cannot "
+                               "carry this operation") from None
+    V0, I0 = system.cell_voltage(y), system.current_A(st)
+    g = _event(op, V0, I0)
+    if g is not None and g <= 0:
+        raise IntegrationError(f"{op.label}: the cut-off is reached at its start (cell voltage "
+                               f"{V0:.4g} V, current {I0:.4g} A)")
+    sample = _sample(system, t0, k, y, st, q0, e0)
+    traj.op_start_x.append(dict(sample.x_mean))
+    ctx.record(traj, sample, y)
+    return y, _Run(0.0, [(0.0, y)], [], [0.0], 0.0, ctx.options.first_step_s, (V0, I0))
+
+
+def _check_limits(ctx: _Context, traj: Trajectory, op: Operation, t: float) -> None:
+    if traj.accepted + traj.rejected >= ctx.options.max_steps:
+        raise IntegrationError(f"{op.label}: more than {ctx.options.max_steps} time steps (raise the limit, "
+                               "or loosen the lithiation tolerance)")
+    if time.perf_counter() - ctx.wall0 > ctx.options.max_wall_s:
+        raise IntegrationError(f"{op.label}: wall-clock limit of {ctx.options.max_wall_s:g} s reached at "
+                               f"t = {t:.4g} s")
+
+
+def _operation(ctx: _Context, traj: Trajectory, op: Operation, k: int, y: np.ndarray, t0: float, q0: float,
+               e0: float) -> tuple[np.ndarray, _Run]:
+    """Integrate one operation to its end (a cut-off, its duration, or exhaustion)."""
+    system, options = ctx.system, ctx.options
+    y, run = _start(ctx, traj, op, k, y, t0, q0, e0)
+    lin = _reduction(system, op, x_free=True)
+    while run.ended is None:
+        _check_limits(ctx, traj, op, t0 + run.t)
+        h = run.h if op.duration_s is None else min(run.h, op.duration_s - run.t)
+        try:
+            res = _attempt(system, lin, op, run, h, ctx.scale_A, options, traj, ctx.cap_V)
+        except _NoConvergence as exc:
+            traj.rejected += 1
+            run.h = h / 4
+            if run.h < 1e-9 * max(1.0, run.t):
+                if run.t == 0.0:
+                    raise IntegrationError(f"{op.label}: Newton fails at the smallest step ({exc})") from None
+                run.ended = "exhausted"        # the cell cannot go on (e.g. a fully lithiated surface)
+            continue
+        err = 0.0 if options.fixed_step_s is not None else res[2]
+        if err > 1.0:
+            traj.rejected += 1
+            run.h = h * max(0.2, 0.9 * err ** (-1 / 3))
+            continue
+        V, I = system.cell_voltage(res[0]), system.current_A(res[1])
+        g = _event(op, V, I)
+        if g is not None and g <= 0:
+            h, res = _locate(system, lin, op, run, h, ctx.scale_A, options, traj, ctx.cap_V, _event(op, *run.VI), g,
+                             res)
+            V, I = system.cell_voltage(res[0]), system.current_A(res[1])
+            run.ended = "voltage" if op.galvanostatic else "current"
+        elif op.duration_s is not None and run.t + h >= op.duration_s * (1 - 1e-12):
+            run.ended = "time"
+        traj.accepted += 1
+        y, charge = res[0], res[3]
+        run.accept(h, y, V, I, charge)
+        run.next_step(h, err, options)
+        ctx.record(traj, _sample(system, t0 + run.t, k, y, res[1], q0 + charge, e0 + run.energy), y)
+    return y, run
 
 
 def lithium_balance(system: TransientSystem, traj: Trajectory) -> float:

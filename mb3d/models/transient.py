@@ -28,7 +28,7 @@ from skfem import CellBasis
 from geom3d import GeometryError
 from solvers.cell import CellError
 from solvers.constants import A_M2_TO_MA_CM2, C_TO_UAH, FARADAY, M2_TO_CM2
-from solvers.integrator import IntegrationError, Operation, Options, Trajectory, integrate, lithium_balance
+from solvers.integrator import Operation, Options, Trajectory, integrate, lithium_balance
 from solvers.names import ELECTRODES
 from solvers.primary import cell_gradient
 from solvers.transient import Storage, TransientElectrode, TransientSystem, assemble_transient
@@ -230,10 +230,7 @@ def solve(setup: Setup) -> TransientRun:
     ops = operations(protocol.steps, one_C_A / setup.footprint_m2, setup.footprint_m2)
     t1 = time.perf_counter()
     options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=spec.max_wall_time)
-    try:
-        traj = integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=snapshot_rule(protocol, cap))
-    except IntegrationError as exc:
-        raise IntegrationError(str(exc)) from None
+    traj = integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=snapshot_rule(protocol, cap))
     t2 = time.perf_counter()
     return TransientRun(system, traj, protocol, ops, cap, one_C_A, system.N,
                         {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": traj.linear_solve_s},
@@ -296,8 +293,8 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
         cap = abs(end.charge_C) / fp * C_TO_UAH / M2_TO_CM2
         energy = abs(end.energy_J) / fp * J_M2_TO_UWH_CM2
         current = (abs(op.current_A) / fp * A_M2_TO_MA_CM2) if op.galvanostatic else None
-        steps.append({"kind": s.kind, "text": end.label, "rate_C": s.rate_C if s.rate_C is not None else (
-            abs(op.current_A) / run.one_C_A if op.galvanostatic and op.current_A else None),
+        rate = abs(op.current_A) / run.one_C_A if op.galvanostatic and op.current_A else None
+        steps.append({"kind": s.kind, "text": end.label, "rate_C": rate,
             "current_density_mA_cm2": current, "ended_by": end.ended_by, "duration_s": dur,
             "capacity_uAh_cm2": cap, "energy_uWh_cm2": energy,
             "mean_voltage_V": (end.energy_J / end.charge_C if abs(end.charge_C) > 1e-9 * run.practical_capacity_C
