@@ -400,7 +400,8 @@ def cmd_materials(args: argparse.Namespace) -> int:
         out.print(t)
         return 0
     for kind in ("electrolyte", "electrode", "other"):
-        keys = list(PROPERTIES[kind])
+        # the numbers only: curves, windows and flags (ocp, stoichiometry, reservoir) are in `mb3d materials NAME`
+        keys = [k for k, p in PROPERTIES[kind].items() if getattr(p, "numeric", True)]
         t = Table(title=f"{kind}s (units: " + ", ".join(f"{k} {PROPERTIES[kind][k][0] or '-'}" for k in keys)
                   + ")", header_style="bold")
         t.add_column("name")
