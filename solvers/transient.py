@@ -246,10 +246,6 @@ class TransientSystem:
         """Discharge current through the cathode interface (A): minus its integral of i."""
         return -float(np.sum(states["cathode"][0] * self.dx["cathode"]))
 
-    def lithium_mol(self, y: np.ndarray) -> float:
-        """Li stored in the intercalation electrodes, mol."""
-        return float(sum(w @ y[self.blocks[e].x] for e, w in self.lithium_weights.items()))
-
     def cell_voltage(self, y: np.ndarray) -> float:
         """phi_s(cathode collector) - phi_s(anode collector), V."""
         b = self.blocks

@@ -34,3 +34,11 @@ def facet_mean(j: np.ndarray, w: np.ndarray) -> np.ndarray:
 def planar_thickness_m(setup: Setup, region: str = "electrolyte") -> float:
     """Thickness of a planar film with the same volume over the same footprint, m."""
     return setup.metrics.volume_m3[region] / setup.metrics.footprint_area_m2
+
+
+def electronic_conductivity(setup: Setup, electrode: str) -> float | None:
+    """The electrode's electronic conductivity (S/m) when it conducts: ``electrode_conduction`` is on
+    and its region is meshed; None for an equipotential electrode."""
+    if setup.physics.electrode_conduction and setup.cell.has_region(electrode):
+        return setup.case.materials[electrode]["electronic_conductivity"]
+    return None

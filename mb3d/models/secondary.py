@@ -28,7 +28,7 @@ from solvers.secondary import Electrode, InfeasibleError, SecondarySolution, sol
 
 from ..case import CaseError, CurrentDensity, PhysicsBase, Voltage, _fmt_value, _round
 from .base import Fields, Model, Setup, interface_fields
-from .common import facet_mean, feature_currents, planar_thickness_m
+from .common import electronic_conductivity, facet_mean, feature_currents, planar_thickness_m
 
 
 class SecondarySpec(PhysicsBase):
@@ -159,9 +159,7 @@ def solve(setup: Setup) -> SecondarySolution:
     kin = kinetics(case, setup.geometry)
     electrodes = {}
     for e in ELECTRODES:
-        m = case.materials[e]
-        conducts = ph.electrode_conduction and setup.cell.has_region(e)
-        electrodes[e] = Electrode(kin[e], m["potential"], m["electronic_conductivity"] if conducts else None)
+        electrodes[e] = Electrode(kin[e], case.materials[e]["potential"], electronic_conductivity(setup, e))
     current = None if ph.current_density is None else ph.current_density * setup.footprint_m2
     try:
         return solve_secondary(setup.cell, setup.sigma_S_m, electrodes["anode"], electrodes["cathode"],

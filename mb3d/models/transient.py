@@ -37,6 +37,7 @@ from solvers.units import Range
 from ..case import CaseError, PhysicsBase, _quantity
 from ..protocol import Protocol, ProtocolError, Step, first_discharge, parse_physics
 from .base import Fields, Model, Setup, interface_fields
+from .common import electronic_conductivity
 from .secondary import kinetics as secondary_kinetics
 
 #: J/m^2 -> uWh/cm^2 and W/m^2 -> uW/cm^2
@@ -96,7 +97,7 @@ class TransientSpec(PhysicsBase):
             if not m.reservoir:
                 need += ["max_concentration", "diffusivity", "ocp", "stoichiometry"]
             for prop in need:
-                if prop not in m.props and getattr(m, "extras", {}).get(prop) is None:
+                if prop not in m.props and m.extras.get(prop) is None:
                     raise CaseError(f"materials.{role}.{prop}: missing for {m.name!r}, required by the transient "
                                     "model" + ("" if m.reservoir else " (an intercalation electrode)"))
         protocol = self.parsed()
@@ -181,7 +182,6 @@ def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, Trans
     out = {}
     for e in ELECTRODES:
         m = case.materials[e]
-        conducts = ph.electrode_conduction and setup.cell.has_region(e)
         storage = None
         if not m.reservoir:
             if not setup.cell.has_region(e):
@@ -190,8 +190,7 @@ def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, Trans
                                 "(a sub-model for collapsed films is not built yet)")
             storage = Storage(m["max_concentration"], m.diffusivity_at(ph.temperature), m.ocp, x0[e],
                               ph.exchange_current_law)
-        out[e] = TransientElectrode(kin[e], float(m["potential"]), m["electronic_conductivity"] if conducts else None,
-                                    storage)
+        out[e] = TransientElectrode(kin[e], float(m["potential"]), electronic_conductivity(setup, e), storage)
     return out
 
 
