@@ -42,8 +42,8 @@ here assembled into the sparse matrix through a reduction Z: J_red = Z^T J Z); p
 fix it.
 
 Time integration: variable-step BDF2 (an implicit Euler first step after every change of operation),
-Newton with the consistent Jacobian and a sparse LU factorisation reused while Newton converges
-fast, the local error of the lithiation estimated from the difference to a quadratic predictor
+Newton with the consistent Jacobian, solved by GMRES preconditioned with a kept sparse LU
+factorisation (:mod:`solvers.integrator`), the local error of the lithiation estimated from the difference to a quadratic predictor
 (Milne's device) and kept below ``x_tolerance``; cut-off voltages and currents located by secant
 iteration on the last step to within ``event_tolerance``.
 """
@@ -241,6 +241,28 @@ class TransientSystem:
                 G = G + sp.diags((dx_ * self.dx[e]).ravel()) @ self.X[e]
             J = J + B.T @ G
         return J.tocsr()
+
+    def jacobian_action(self, states: Mapping, mass_factor: float) -> Callable[[np.ndarray], np.ndarray]:
+        """v -> J v without assembling J (the products of :meth:`jacobian` applied right to left)."""
+        terms = []
+        for e in ELECTRODES:
+            _, d, dx_, _, _ = states[e]
+            terms.append((e, (d * self.dx[e]).ravel(),
+                          None if self.X[e] is None else (dx_ * self.dx[e]).ravel()))
+
+        def action(v: np.ndarray) -> np.ndarray:
+            out = self.K @ v
+            if mass_factor:
+                out += mass_factor * (self.M @ v)
+            for e, gd, gx in terms:
+                w = gd * (self.D[e] @ v)
+                if gx is not None:
+                    w += gx * (self.X[e] @ v)
+                out += self.D[e].T @ w
+                if gx is not None:
+                    out += self.X[e].T @ w
+            return out
+        return action
 
     def current_A(self, states: Mapping) -> float:
         """Discharge current through the cathode interface (A): minus its integral of i."""

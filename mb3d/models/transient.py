@@ -314,6 +314,7 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
         "lithium_balance_relative_error": lithium_balance(run.system, traj),
         "time_steps": traj.accepted, "rejected_steps": traj.rejected,
         "newton_iterations": traj.newton_iterations, "factorisations": traj.factorisations,
+        "krylov_iterations": traj.krylov_iterations,
     }
     if first is not None:
         k = first[0]
