@@ -20,6 +20,15 @@ negative at the cathode during discharge):
 (:meth:`solvers.kinetics.Kinetics.current_at`; ``r`` the series resistance of collapsed films). A Li
 metal electrode is a reservoir: no diffusion, U = its potential, constant i0.
 
+Collapsed film (an electrode film thinner than ``mesh.thin_layer_limit``, not meshed: the 50 nm Si
+anode of a trench). Its Li diffuses in the prism Gamma_k x [0, t] over the interface, depth s:
+
+    c_max dx/dt = D c_max (d2x/ds2 + lap_Gamma x),   -D c_max dx/ds = i_k / F at s = 0,   dx/ds = 0 at s = t
+
+discretised as the product of the interface's elements and linear elements through t
+(:func:`collapsed_film`); the film is equipotential (its through-film resistance is ``r``), and the
+curvature of the interface over the film thickness (t/R) is neglected.
+
 Discretisation. Lagrange elements of the cell's order for every field (:mod:`solvers.cell`); the
 unknown vector is ``[phi_e | psi_a | psi_c | x_a | x_c]`` with psi_k = phi_s - U_ref,k (U_ref,k: the
 OCP at the initial lithiation, so that no volt-sized constant cancels in the driving force) and x_k
@@ -56,13 +65,14 @@ import numpy as np
 import scipy.sparse as sp
 from skfem import BilinearForm, CellBasis
 
-from .cell import CellProblem
+from .cell import CellError, CellProblem
 from .constants import FARADAY
 from .fem import init_edges, laplace_p1, laplace_p2
 from .kinetics import Kinetics
 from .names import ELECTRODES
 
-__all__ = ["Storage", "TransientElectrode", "TransientSystem", "assemble_transient", "interface_law"]
+__all__ = ["Storage", "TransientElectrode", "TransientSystem", "Film", "assemble_transient", "collapsed_film",
+           "interface_law"]
 
 #: lithiation kept inside (X_EPS, 1 - X_EPS) where i0(x) and the OCP are evaluated
 X_EPS = 1e-9
@@ -84,6 +94,9 @@ class Storage:
         Initial Li fraction.
     i0_law : {"lithiation", "constant"}
         Exchange current density law (see the module docstring).
+    film_m : float, optional
+        Thickness (m) of a film collapsed onto the interface (not meshed): Li diffuses through it
+        on the through-thickness lines of :func:`collapsed_film`.
     """
 
     c_max: float
@@ -91,6 +104,7 @@ class Storage:
     ocp: Callable
     x0: float
     i0_law: str = "lithiation"
+    film_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,8 @@ class TransientSystem:
         Per electrode, quadrature weights (n_facets, n_qp), m^2.
     lithium_weights : dict
         Per intercalation electrode, w with w . x_k = stored Li (mol).
+    films : dict
+        Per collapsed intercalation film, its :class:`Film`.
     """
 
     cell: CellProblem
@@ -206,6 +222,7 @@ class TransientSystem:
     X: Mapping[str, sp.csr_matrix | None]
     dx: Mapping[str, np.ndarray]
     lithium_weights: Mapping[str, np.ndarray] = field(default_factory=dict)
+    films: Mapping[str, Film] = field(default_factory=dict)
 
     def states(self, y: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
         """Interface law at ``y`` per electrode: (i, di/ddrive, di/dx, eta, x_s)."""
@@ -275,6 +292,81 @@ class TransientSystem:
                 - float(y[b["anode"].collector[0]]) - self.electrodes["anode"].reference_V)
 
 
+#: linear elements through the thickness of a collapsed film
+FILM_ELEMENTS = 8
+
+
+@dataclass(frozen=True)
+class Film:
+    """The discretisation of a collapsed intercalation film (:func:`collapsed_film`).
+
+    Attributes
+    ----------
+    dofs : ndarray
+        The electrolyte's interface degrees of freedom; line k starts at ``dofs[k]``.
+    depth_m : ndarray
+        Node depths below the interface, 0 .. thickness, m; x of line k, node j is entry
+        ``k * len(depth_m) + j`` of the film's block.
+    mass, stiffness : scipy.sparse.csr_matrix
+        u v and grad u . grad v over the film (m^3 and m).
+    trace_map : scipy.sparse.csr_matrix
+        (film nodes x electrolyte dofs): the surface node of each line to its interface dof.
+    """
+
+    dofs: np.ndarray
+    depth_m: np.ndarray
+    mass: sp.csr_matrix
+    stiffness: sp.csr_matrix
+    trace_map: sp.csr_matrix
+
+
+def _surface_operators(cell: CellProblem, e: str, dofs: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Mass u v and surface-gradient stiffness of the interface, on its degrees of freedom."""
+    fb = cell.facet_basis(e)
+    P = cell.trace(e)[:, dofs]
+    w = sp.diags(np.asarray(fb.dx).ravel())
+    mass = (P.T @ w @ P).tocsr()
+    nf, nq = fb.dx.shape
+    rows = np.repeat(np.arange(nf * nq).reshape(nf, nq)[None], fb.Nbfun, axis=0).ravel()
+    cols = np.repeat(np.asarray(fb.element_dofs)[:, :, None], nq, axis=2).ravel()
+    n = np.asarray(fb.normals)
+    stiff = sp.csr_matrix(mass.shape)
+    grads = np.stack([np.asarray(fb.basis[i][0].grad) for i in range(fb.Nbfun)])   # (nb, 3, nf, nq)
+    tangential = grads - np.einsum("bcfq,cfq->bfq", grads, n)[:, None] * n[None]
+    local = np.full(fb.N, -1)
+    local[dofs] = np.arange(len(dofs))
+    on = local[cols] >= 0          # the element's dofs off the facet vanish on it (no tangential gradient)
+    for c in range(3):
+        G = sp.csr_matrix((tangential[:, c].ravel()[on], (rows[on], local[cols][on])), shape=(nf * nq, len(dofs)))
+        stiff = stiff + G.T @ w @ G
+    return mass, stiff.tocsr()
+
+
+def collapsed_film(cell: CellProblem, e: str, thickness_m: float, elements: int = FILM_ELEMENTS) -> Film:
+    """A film of ``thickness_m`` collapsed onto electrode ``e``'s interface, discretised as the
+    product of the interface's elements and ``elements`` linear elements through the thickness:
+
+        mass = M_G (x) M_1,   stiffness = M_G (x) K_1 + K_G (x) M_1
+
+    (M_G, K_G: interface mass and surface-gradient stiffness; M_1, K_1: the 1D ones). This is the
+    Galerkin discretisation of the film as a prism over the interface, with its curvature (t/R)
+    neglected; Li enters at depth 0 and none leaves at the collector side."""
+    if not thickness_m > 0:
+        raise ValueError(f"collapsed film thickness must be > 0 m, got {thickness_m}")
+    dofs = cell.interface_dofs(e)
+    mg, kg = _surface_operators(cell, e, dofs)
+    h = thickness_m / elements
+    n = elements + 1
+    main = np.full(n, 2.0)
+    main[[0, -1]] = 1.0
+    m1 = sp.diags([np.full(n - 1, h / 6), main * h / 3, np.full(n - 1, h / 6)], [-1, 0, 1])
+    k1 = sp.diags([np.full(n - 1, -1 / h), main / h, np.full(n - 1, -1 / h)], [-1, 0, 1])
+    mass = sp.kron(mg, m1, format="csr")
+    stiffness = (sp.kron(mg, k1) + sp.kron(kg, m1)).tocsr()
+    T = sp.csr_matrix((np.ones(len(dofs)), (np.arange(len(dofs)) * n, dofs)), shape=(len(dofs) * n, cell.basis().N))
+    return Film(dofs, np.linspace(0.0, thickness_m, n), mass, stiffness, T)
+
+
 def _mass(region_basis_mesh, elem) -> sp.csr_matrix:
     """Consistent mass matrix u v of the element on a mesh (exact quadrature)."""
     if elem.maxdeg > 1:
@@ -299,7 +391,7 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
     stiff = laplace_p1 if order == 1 else laplace_p2
     n_e = cell.basis().N
     Kb, Mb = [stiff(cell.electrolyte.mesh, float(sigma_S_m))], [sp.csr_matrix((n_e, n_e))]
-    T_pot, psi_size, collectors, T_x, x_size, weights = {}, {}, {}, {}, {}, {}
+    T_pot, psi_size, collectors, T_x, x_size, weights, films = {}, {}, {}, {}, {}, {}, {}
     for e in ELECTRODES:
         el = electrodes[e]
         if el.sigma_S_m is None:
@@ -315,13 +407,21 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         if el.storage is None:
             T_x[e], x_size[e] = None, 0
             continue
-        er = cell.electrode_region(e)
         st = el.storage
         scale = FARADAY * st.c_max
-        mass = _mass(er.region.mesh, cell.elem)
-        Kb.append(stiff(er.region.mesh, scale * st.diffusivity))
+        if cell.has_region(e):
+            er = cell.electrode_region(e)
+            mass = _mass(er.region.mesh, cell.elem)
+            Kb.append(stiff(er.region.mesh, scale * st.diffusivity))
+            T_x[e], x_size[e] = er.trace_map, er.basis.N
+        elif st.film_m is not None:
+            films[e] = collapsed_film(cell, e, st.film_m)
+            mass = films[e].mass
+            Kb.append(scale * st.diffusivity * films[e].stiffness)
+            T_x[e], x_size[e] = films[e].trace_map, mass.shape[0]
+        else:
+            raise CellError(f"the {e} region is not meshed and no collapsed-film thickness is given")
         Mb.append(scale * mass)
-        T_x[e], x_size[e] = er.trace_map, er.basis.N
         weights[e] = st.c_max * np.asarray(mass.sum(axis=0)).ravel()
     K = sp.block_diag(Kb, format="csr")
     M = sp.block_diag(Mb, format="csr")
@@ -342,7 +442,7 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         D[e] = _place(P, [(0, -P), (psi[e].start, P @ T_pot[e].T)], N)
         X[e] = None if T_x[e] is None else _place(P, [(xs[e].start, P @ T_x[e].T)], N)
         dxs[e] = np.asarray(cell.facet_basis(e).dx)
-    return TransientSystem(cell, dict(electrodes), N, n_e, blocks, K, M, D, X, dxs, weights)
+    return TransientSystem(cell, dict(electrodes), N, n_e, blocks, K, M, D, X, dxs, weights, films)
 
 
 def _place(P: sp.csr_matrix, parts: list[tuple[int, sp.spmatrix]], N: int) -> sp.csr_matrix:

@@ -39,10 +39,15 @@ def other_model(raw: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+UNIT_CELLS = [p for p in CASES if read_yaml(p).get("domain", "unit_cell") == "unit_cell"]
+
+
+@pytest.mark.parametrize("path", UNIT_CELLS, ids=[p.stem for p in UNIT_CELLS])
 def test_case_runs_with_the_other_model(path):
-    """Every case also runs with the other model (same geometry and mesh, from the mesh cache when
-    test_case_expected ran first); a secondary run converges and its losses add up."""
+    """Every unit-cell case also runs with the other model (same geometry and mesh, from the mesh
+    cache when test_case_expected ran first); a secondary run converges and its losses add up. Array
+    cases are left out: their solve is the unit cell's code on a larger mesh, and the secondary model
+    on the transparent-mesh array alone took 48 s of the suite's 20 minutes."""
     raw = other_model(read_yaml(path))
     record = run_case(load_case(raw)).record
     s = record["solution"]

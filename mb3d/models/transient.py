@@ -176,6 +176,15 @@ def practical_capacity_C(setup: Setup, x0: Mapping[str, float | None]) -> dict[s
     return out
 
 
+def collapsed_thickness(setup: Setup, e: str) -> float | None:
+    """Thickness (m) of electrode ``e``'s film when it is collapsed (thinner than
+    ``mesh.thin_layer_limit``, trenched silicon), else None."""
+    for layer in getattr(setup.geometry, "layers", ()) or ():
+        if layer.role == e and layer.collapsed:
+            return float(layer.thickness_m)
+    return None
+
+
 def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, TransientElectrode]:
     case, ph = setup.case, setup.physics
     kin = secondary_kinetics(case, setup.geometry)
@@ -184,12 +193,11 @@ def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, Trans
         m = case.materials[e]
         storage = None
         if not m.reservoir:
-            if not setup.cell.has_region(e):
-                raise CaseError(f"geometry: the {e} film is not meshed (thinner than mesh.thin_layer_limit): the "
-                                "transient model needs it meshed; lower mesh.thin_layer_limit below its thickness "
-                                "(a sub-model for collapsed films is not built yet)")
+            film = None if setup.cell.has_region(e) else collapsed_thickness(setup, e)
+            if film is None and not setup.cell.has_region(e):
+                raise CaseError(f"geometry: the {e} is not meshed and is not a collapsed film of geometry.layers")
             storage = Storage(m["max_concentration"], m.diffusivity_at(ph.temperature), m.ocp, x0[e],
-                              ph.exchange_current_law)
+                              ph.exchange_current_law, film)
         out[e] = TransientElectrode(kin[e], float(m["potential"]), electronic_conductivity(setup, e), storage)
     return out
 
@@ -269,11 +277,17 @@ def snapshot_rule(protocol: Protocol, capacity_C: float):
 # --- record ----------------------------------------------------------------------------------------------
 def lithiation_stats(run: TransientRun, y: np.ndarray, e: str, x_start: float, window: float) -> dict[str, float]:
     """Volume statistics of x over electrode ``e`` (element quadrature): mean, min, max, cov and the
-    volume fraction whose x has moved through more than 90 % of the window."""
-    er = run.system.cell.electrode_region(e)
-    basis = CellBasis(er.region.mesh, er.basis.elem, intorder=2)
-    x = np.asarray(basis.interpolate(y[run.system.blocks[e].x]))
-    w = np.asarray(basis.dx)
+    volume fraction whose x has moved through more than 90 % of the window. A collapsed film uses
+    its nodal values with the row sums of its mass matrix as volumes."""
+    sysm = run.system
+    if e in sysm.films:
+        x = y[sysm.blocks[e].x]
+        w = np.asarray(sysm.films[e].mass.sum(axis=1)).ravel()
+    else:
+        er = sysm.cell.electrode_region(e)
+        basis = CellBasis(er.region.mesh, er.basis.elem, intorder=2)
+        x = np.asarray(basis.interpolate(y[sysm.blocks[e].x]))
+        w = np.asarray(basis.dx)
     W = w.sum()
     mean = float((x * w).sum() / W)
     std = math.sqrt(max(float(((x - mean) ** 2 * w).sum() / W), 0.0))
@@ -344,6 +358,13 @@ def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
     cur = np.zeros((len(mesh.tets), 3))
     lith = np.full(len(mesh.points_m), np.nan)
     for e in ELECTRODES:
+        if e in sysm.films:         # a collapsed film: its surface lithiation on the interface nodes
+            f = sysm.films[e]
+            n = len(f.depth_m)
+            node = np.full(cell.basis().N, -1)
+            node[cell.basis().nodal_dofs[0]] = np.arange(cell.basis().nodal_dofs.shape[1])
+            at = node[f.dofs]
+            lith[cell.electrolyte.nodes[at[at >= 0]]] = y[sysm.blocks[e].x][::n][at >= 0]
         if not cell.has_region(e):
             continue
         el, b = sysm.electrodes[e], sysm.blocks[e]
