@@ -142,18 +142,38 @@ def render_images(result: RunResult) -> tuple[dict[str, bytes], str | None]:
     """The three preset images of a run (PNG bytes), or the reason they could not be made."""
     from .views import PRESETS, ViewError, grids_from_arrays, screenshot  # noqa: PLC0415
 
+    from .views import lithiation_screenshot  # noqa: PLC0415
+
     mesh, f = result.mesh, result.fields
     try:
         vol, ifc = grids_from_arrays(mesh.points_m * 1e6, mesh.tets, mesh.tet_region, f.potential_V,
-                                     f.interface_tris, f.interface_j_A_m2 * 0.1, f.interface_electrode)
+                                     f.interface_tris, f.interface_j_A_m2 * 0.1, f.interface_electrode,
+                                     point_data=f.point_data)
         region_ids = {n: k for k, n in enumerate(mesh.region_names)}
         images = {}
         for preset in PRESETS:
             img = screenshot(vol, ifc, region_ids, preset)
             images[preset] = _array_png(img)
+        for key, caption in lithiation_maps(result).items():
+            images[key] = _array_png(lithiation_screenshot(vol, ifc, region_ids, key, caption))
         return images, None
     except ViewError as exc:
         return {}, str(exc)
+
+
+def lithiation_maps(result: RunResult) -> dict[str, str]:
+    """The lithiation fields of a transient run to map, with their captions: the end of each step
+    (``lithiation_x_stepK``) or, for one step, the end (``lithiation_x``)."""
+    pd = result.fields.point_data
+    steps = result.record["solution"].get("steps") or []
+    out = {}
+    for k, step in enumerate(steps):
+        key = f"lithiation_x_step{k + 1}"
+        if key in pd:
+            out[key] = f"Li fraction x at the end of step {k + 1} ({step.get('text', step['kind'])})"
+    if not out and "lithiation_x" in pd:
+        out["lithiation_x"] = "Li fraction x at the end" + (f" ({steps[0].get('text')})" if steps else "")
+    return out
 
 
 def _array_png(img: np.ndarray) -> bytes:
@@ -231,6 +251,7 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
                     "colour per protocol step (timeseries.csv)</figcaption></figure>")
     captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
                 "potential": "Electrolyte potential on a slice"}
+    captions.update(lithiation_maps(result))
     for name, cap in captions.items():
         if name in images:
             figs.append(f"<figure>{_img(images[name], cap)}<figcaption>{cap}</figcaption></figure>")

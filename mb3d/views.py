@@ -73,17 +73,23 @@ def _pv(offscreen: bool):
 def grids_from_arrays(points_um: np.ndarray, tets: np.ndarray, region_id: np.ndarray,
                       potential_V: np.ndarray | None = None, tris: np.ndarray | None = None,
                       j_mA_cm2: np.ndarray | None = None, electrode_id: np.ndarray | None = None,
-                      offscreen: bool = True) -> tuple[Any, Any]:
-    """PyVista grids (volume, interfaces) from arrays (coordinates in um)."""
+                      offscreen: bool = True, point_data: Mapping[str, np.ndarray] | None = None
+                      ) -> tuple[Any, Any]:
+    """PyVista grids (volume, interfaces) from arrays (coordinates in um); ``point_data`` (nodal
+    fields such as ``lithiation_x``) goes on both."""
     pv = _pv(offscreen)
     vol = pv.UnstructuredGrid({pv.CellType.TETRA: np.asarray(tets, dtype=np.int64)}, np.asarray(points_um, float))
     vol.cell_data["region_id"] = np.asarray(region_id, dtype=np.int32)
     if potential_V is not None:
         vol.point_data["potential_V"] = np.asarray(potential_V, float)
+    for name, values in (point_data or {}).items():
+        vol.point_data[name] = np.asarray(values, float)
     ifc = None
     if tris is not None and len(tris):
         faces = np.column_stack([np.full(len(tris), 3), tris]).ravel()
         ifc = pv.PolyData(np.asarray(points_um, float), faces=faces)
+        for name, values in (point_data or {}).items():
+            ifc.point_data[name] = np.asarray(values, float)
         if j_mA_cm2 is not None:
             ifc.cell_data["normal_current_density_mA_cm2"] = np.asarray(j_mA_cm2, float)
         if electrode_id is not None:
@@ -163,6 +169,47 @@ def build_scene(plotter, vol, ifc, region_ids: Mapping[str, int], preset: str) -
     plotter.view_isometric()
     plotter.reset_camera()
     return actors
+
+
+def lithiation_scene(plotter, vol, ifc, region_ids: Mapping[str, int], key: str) -> None:
+    """The intercalation electrodes coloured by the nodal field ``key`` (a lithiation x, 0..1), and
+    the interfaces by it where they carry it (a collapsed film's surface lithiation)."""
+    regions = _region_grids(vol, region_ids)
+    bar = {"title": "Li fraction x", "vertical": True, "fmt": "%.2f", "position_x": 0.84, "width": 0.06}
+    shown = False
+    for k, (name, grid) in enumerate(regions.items()):
+        values = np.asarray(grid.point_data.get(key, np.full(grid.n_points, np.nan)))
+        if name == "electrolyte" or not np.isfinite(values).all():
+            if name != "electrolyte":
+                plotter.add_mesh(grid, color=_colour(name, k), opacity=0.15)
+            continue
+        plotter.add_mesh(grid, scalars=key, cmap="plasma", clim=(0.0, 1.0), scalar_bar_args=bar, lighting=False,
+                         show_scalar_bar=not shown)
+        shown = True
+    if ifc is not None and key in ifc.point_data:
+        values = np.asarray(ifc.point_data[key])
+        cells = np.flatnonzero(np.isfinite(values[ifc.faces.reshape(-1, 4)[:, 1:]]).all(axis=1))
+        if len(cells) and not shown:
+            plotter.add_mesh(ifc.extract_cells(cells), scalars=key, cmap="plasma", clim=(0.0, 1.0), lighting=False,
+                             scalar_bar_args=bar)
+    plotter.add_axes()
+    plotter.view_isometric()
+    plotter.reset_camera()
+
+
+def lithiation_screenshot(vol, ifc, region_ids: Mapping[str, int], key: str, title: str = "") -> np.ndarray:
+    """Render :func:`lithiation_scene` off screen; return the RGB image."""
+    pv = _pv(True)
+    plotter = pv.Plotter(off_screen=True, window_size=WINDOW)
+    try:
+        plotter.set_background("white")
+        lithiation_scene(plotter, vol, ifc, region_ids, key)
+        if title:
+            plotter.add_text(title, font_size=10, color="black")
+        img = plotter.screenshot(None, return_img=True)
+    finally:
+        plotter.close()
+    return np.asarray(img)
 
 
 def screenshot(vol, ifc, region_ids: Mapping[str, int], preset: str, path: str | Path | None = None,

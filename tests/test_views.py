@@ -96,3 +96,25 @@ def test_missing_renderer_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(views.ctypes, "CDLL", no_lib)
     with pytest.raises(views.ViewError, match="install libegl1"):
         views.offscreen_backend()
+
+
+def test_lithiation_maps_of_a_transient_run():
+    """A two-step transient run carries the lithiation at the end of each step (the last one is the
+    end state) and report.html maps each of them, off screen, with its step in the caption."""
+    from test_transient import planar  # noqa: PLC0415
+
+    from mb3d.case import load_case  # noqa: PLC0415
+    from mb3d.pipeline import run_case  # noqa: PLC0415
+    from mb3d.report import render_images, report_html  # noqa: PLC0415
+
+    physics = {"protocol": ["Discharge at 2C for 10 minutes", "Rest for 10 minutes"], "step_tolerance": 2e-3}
+    res = run_case(load_case(planar(physics, size=0.5, order=1)))
+    pd = res.fields.point_data
+    assert set(pd) == {"lithiation_x", "lithiation_x_step1", "lithiation_x_step2"}
+    np.testing.assert_array_equal(pd["lithiation_x_step2"], pd["lithiation_x"])
+    assert np.nanmax(pd["lithiation_x_step1"]) > np.nanmax(pd["lithiation_x_step2"])   # the rest evens it out
+    images, note = render_images(res)
+    assert note is None and {"lithiation_x_step1", "lithiation_x_step2"} <= set(images)
+    page = report_html(res, images)
+    assert "Li fraction x at the end of step 1 (discharge at 2C for 10 min)" in page
+    assert "Li fraction x at the end of step 2 (rest for 10 min)" in page

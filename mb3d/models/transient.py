@@ -18,7 +18,7 @@ import io
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -28,10 +28,21 @@ from skfem import CellBasis
 from geom3d import GeometryError
 from solvers.cell import CellError
 from solvers.constants import A_M2_TO_MA_CM2, C_TO_UAH, FARADAY, M2_TO_CM2
-from solvers.integrator import Operation, Options, Trajectory, integrate, lithium_balance
+from solvers.integrator import (
+    Operation,
+    Options,
+    Trajectory,
+    integrate,
+    lithium_balance,
+)
 from solvers.names import ELECTRODES
 from solvers.primary import cell_gradient
-from solvers.transient import Storage, TransientElectrode, TransientSystem, assemble_transient
+from solvers.transient import (
+    Storage,
+    TransientElectrode,
+    TransientSystem,
+    assemble_transient,
+)
 from solvers.units import Range
 
 from ..case import CaseError, PhysicsBase, _quantity
@@ -347,8 +358,16 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
 def fields(setup: Setup, run: TransientRun, per_facet: Any) -> Fields:
     """At the end of the run: potentials (electrolyte; electrodes at their collector or electronic
     potential), ionic current density, the lithiation x of every node of an intercalation electrode
-    (``lithiation_x``, NaN elsewhere) and the interface current density."""
-    return fields_at(setup, run, run.trajectory.y)
+    (``lithiation_x``, NaN elsewhere) and the interface current density. With more than one step,
+    also the lithiation at the end of each (``lithiation_x_step1``, ...; report.html maps them with
+    ``--images``)."""
+    out = fields_at(setup, run, run.trajectory.y)
+    ends = run.trajectory.op_end_states
+    if len(ends) < 2:
+        return out
+    steps = {f"lithiation_x_step{k + 1}": fields_at(setup, run, y).point_data["lithiation_x"]
+             for k, y in enumerate(ends)}
+    return replace(out, point_data={**out.point_data, **steps})
 
 
 def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
