@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,35 +197,30 @@ def lithiation_scene(plotter, vol, ifc, region_ids: Mapping[str, int], key: str)
     plotter.reset_camera()
 
 
-def lithiation_screenshot(vol, ifc, region_ids: Mapping[str, int], key: str, title: str = "") -> np.ndarray:
-    """Render :func:`lithiation_scene` off screen; return the RGB image."""
+def _render(scene: Callable[[Any], object], path: str | Path | None, title: str) -> np.ndarray:
+    """Draw ``scene(plotter)`` off screen; write a PNG to ``path`` if given; return the RGB image."""
     pv = _pv(True)
     plotter = pv.Plotter(off_screen=True, window_size=WINDOW)
     try:
         plotter.set_background("white")
-        lithiation_scene(plotter, vol, ifc, region_ids, key)
-        if title:
-            plotter.add_text(title, font_size=10, color="black")
-        img = plotter.screenshot(None, return_img=True)
-    finally:
-        plotter.close()
-    return np.asarray(img)
-
-
-def screenshot(vol, ifc, region_ids: Mapping[str, int], preset: str, path: str | Path | None = None,
-               title: str = "") -> np.ndarray:
-    """Render ``preset`` off screen; write a PNG to ``path`` if given; return the RGB image."""
-    pv = _pv(True)
-    plotter = pv.Plotter(off_screen=True, window_size=WINDOW)
-    try:
-        plotter.set_background("white")
-        build_scene(plotter, vol, ifc, region_ids, preset)
+        scene(plotter)
         if title:
             plotter.add_text(title, font_size=10, color="black")
         img = plotter.screenshot(str(path) if path else None, return_img=True)
     finally:
         plotter.close()
     return np.asarray(img)
+
+
+def lithiation_screenshot(vol, ifc, region_ids: Mapping[str, int], key: str, title: str = "") -> np.ndarray:
+    """Render :func:`lithiation_scene` off screen; return the RGB image."""
+    return _render(lambda p: lithiation_scene(p, vol, ifc, region_ids, key), None, title)
+
+
+def screenshot(vol, ifc, region_ids: Mapping[str, int], preset: str, path: str | Path | None = None,
+               title: str = "") -> np.ndarray:
+    """Render ``preset`` off screen; write a PNG to ``path`` if given; return the RGB image."""
+    return _render(lambda p: build_scene(p, vol, ifc, region_ids, preset), path, title)
 
 
 def show(vol, ifc, region_ids: Mapping[str, int], preset: str = "current", title: str = "") -> None:
