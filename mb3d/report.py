@@ -193,7 +193,8 @@ def _img(data: bytes, alt: str) -> str:
 
 def voltage_svg(result: RunResult, width: int = 640, height: int = 320) -> str | None:
     """The cell voltage against the charge passed per footprint (timeseries.csv of the transient model)
-    as an inline SVG (no plotting library: a plain run stays light); None without a time series."""
+    as an inline SVG (no plotting library: a plain run stays light), a curve per step and rate; None
+    without a time series."""
     text = getattr(result, "files", {}).get("timeseries.csv")
     if not text:
         return None
@@ -203,6 +204,9 @@ def voltage_svg(result: RunResult, width: int = 640, height: int = 320) -> str |
     q = np.array([float(r["capacity_uAh_cm2"]) for r in rows])
     v = np.array([float(r["voltage_V"]) for r in rows])
     step = np.array([int(r["step"]) for r in rows])
+    rates = [r.get("rate", "") for r in rows]          # one run per rate with physics.rates
+    runs = {k: n for n, k in enumerate(dict.fromkeys(rates))}
+    curve = np.array([runs[r] for r in rates]) * (step.max() + 1) + step
     pad = 50
     q0, q1 = float(q.min()), float(q.max()) or 1.0
     v0, v1 = float(v.min()), float(v.max())
@@ -215,7 +219,7 @@ def voltage_svg(result: RunResult, width: int = 640, height: int = 320) -> str |
 
     colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
     lines = [f'<polyline fill="none" stroke="{colours[k % len(colours)]}" stroke-width="1.5" points="'
-             + " ".join(xy(a, b) for a, b in zip(q[step == k], v[step == k])) + '"/>' for k in np.unique(step)]
+             + " ".join(xy(a, b) for a, b in zip(q[curve == k], v[curve == k])) + '"/>' for k in np.unique(curve)]
     axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#444"/>'
             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#444"/>'
             f'<text x="{width / 2}" y="{height - 12}" text-anchor="middle">charge passed (uAh/cm2): '

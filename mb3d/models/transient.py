@@ -46,7 +46,7 @@ from solvers.transient import (
 from solvers.units import Range
 
 from ..case import CaseError, PhysicsBase, _quantity
-from ..protocol import Protocol, ProtocolError, Step, first_discharge, parse_physics
+from ..protocol import Protocol, ProtocolError, Step, first_discharge, parse_physics, rate_step_index
 from .base import Fields, Model, Setup, interface_fields
 from .common import electronic_conductivity
 from .secondary import kinetics as secondary_kinetics
@@ -63,8 +63,9 @@ class TransientSpec(PhysicsBase):
     model: Literal["transient"] = Field("transient", description="current distribution model")
     protocol: list[Any] | None = Field(None, description="steps, e.g. [{discharge: 1C, until: 3.0 V}, {rest: 10 min}] "
                                                          "or 'Discharge at 1C until 3.0 V' (required)")
-    rates: list[Any] | None = Field(None, description="run the protocol once per rate (rate capability; not "
-                                                      "available yet)")
+    rates: list[Any] | None = Field(None, description="run the protocol once per rate, e.g. [0.1C, 1C, 10C] or "
+                                                      "current densities: each sets the first discharge or "
+                                                      "charge step (rate_capability, ragone.csv)")
     initial_state: Any = Field("charged", description="charged, discharged or {x_cathode: .., x_anode: ..}")
     output_times: Any = Field(20, description="snapshots in solution.pvd: a count (even in capacity) or a list "
                                               "of times")
@@ -84,8 +85,10 @@ class TransientSpec(PhysicsBase):
         except ProtocolError as exc:
             raise CaseError(str(exc)) from None
         if protocol.rates is not None:
-            raise CaseError("physics.rates: not available yet (rate capability and Ragone come with the next "
-                            "release); run one case per rate")
+            try:
+                protocol.runs()
+            except ValueError as exc:
+                raise CaseError(f"physics.rates: {exc}") from None
         try:
             wall = _quantity_value(self.max_wall_time, WALL_TIMES, "physics.max_wall_time")
         except ValueError as exc:
@@ -158,8 +161,20 @@ def open_circuit_voltage(materials: Mapping[str, Any], x: Mapping[str, float | N
 
 # --- solve ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class RateRun:
+    """One run of the protocol at one of ``physics.rates``: its key (the rate as written), steps,
+    solver operations and trajectory."""
+
+    key: str | None
+    steps: tuple[Step, ...]
+    operations: tuple[Operation, ...]
+    trajectory: Trajectory
+
+
+@dataclass(frozen=True)
 class TransientRun:
-    """What :func:`solve` returns: the system, the trajectory and the operating scales."""
+    """What :func:`solve` returns: the system, the (first) run's trajectory and the operating scales;
+    with ``physics.rates``, every rate's run in ``rates`` (the first is the main run)."""
 
     system: TransientSystem
     trajectory: Trajectory
@@ -170,6 +185,8 @@ class TransientRun:
     n_dofs: int
     timing_s: Mapping[str, float]
     x_start: Mapping[str, float]
+    steps: tuple[Step, ...] = ()
+    rates: tuple[RateRun, ...] = ()
 
 
 def practical_capacity_C(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, float]:
@@ -229,7 +246,8 @@ def operations(steps: tuple[Step, ...], one_C_A_m2: float, footprint_m2: float) 
 
 
 def solve(setup: Setup) -> TransientRun:
-    """Integrate the protocol from the initial state."""
+    """Integrate the protocol from the initial state (once per rate of ``physics.rates``, each from
+    the same initial state on the operators assembled once)."""
     spec = setup.case.model.physics
     protocol = spec.parsed()
     x0 = initial_fractions(protocol, setup.case.materials)
@@ -245,14 +263,21 @@ def solve(setup: Setup) -> TransientRun:
     for e in ELECTRODES:
         if x0[e] is not None:
             y0[system.blocks[e].x] = x0[e]
-    ops = operations(protocol.steps, one_C_A / setup.footprint_m2, setup.footprint_m2)
     t1 = time.perf_counter()
-    options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=spec.max_wall_time)
-    traj = integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=snapshot_rule(protocol, cap))
+    runs: list[RateRun] = []
+    for key, steps in protocol.runs():
+        ops = operations(steps, one_C_A / setup.footprint_m2, setup.footprint_m2)
+        wall = spec.max_wall_time - (time.perf_counter() - t1)
+        options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=max(wall, 1e-3))
+        keep = None if runs else snapshot_rule(protocol, cap)
+        runs.append(RateRun(key, steps, ops, integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=keep)))
     t2 = time.perf_counter()
-    return TransientRun(system, traj, protocol, ops, cap, one_C_A, system.N,
-                        {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": traj.linear_solve_s},
-                        {e: v for e, v in x0.items() if v is not None})
+    main = runs[0]
+    linear = sum(r.trajectory.linear_solve_s for r in runs)
+    return TransientRun(system, main.trajectory, protocol, main.operations, cap, one_C_A, system.N,
+                        {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": linear},
+                        {e: v for e, v in x0.items() if v is not None}, main.steps,
+                        tuple(runs) if protocol.rates is not None else ())
 
 
 def snapshot_rule(protocol: Protocol, capacity_C: float):
@@ -307,26 +332,53 @@ def lithiation_stats(run: TransientRun, y: np.ndarray, e: str, x_start: float, w
             "fraction_above_90pct": float(w[moved].sum() / W)}
 
 
-def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
-    """The ``solution`` block of results.json (results.md, transient model)."""
+def step_rows(setup: Setup, run: TransientRun, steps: tuple[Step, ...], ops: tuple[Operation, ...],
+              traj: Trajectory) -> list[dict[str, Any]]:
+    """One results row per protocol step of a run (per footprint: uAh/cm2, uWh/cm2, uW/cm2)."""
     fp = setup.footprint_m2
-    traj = run.trajectory
-    steps = []
-    for s, op, end in zip(run.protocol.steps, run.operations, traj.steps):
+    rows = []
+    for s, op, end in zip(steps, ops, traj.steps):
         dur = end.duration_s
         cap = abs(end.charge_C) / fp * C_TO_UAH / M2_TO_CM2
         energy = abs(end.energy_J) / fp * J_M2_TO_UWH_CM2
         current = (abs(op.current_A) / fp * A_M2_TO_MA_CM2) if op.galvanostatic else None
         rate = abs(op.current_A) / run.one_C_A if op.galvanostatic and op.current_A else None
-        steps.append({"kind": s.kind, "text": end.label, "rate_C": rate,
+        rows.append({"kind": s.kind, "text": end.label, "rate_C": rate,
             "current_density_mA_cm2": current, "ended_by": end.ended_by, "duration_s": dur,
             "capacity_uAh_cm2": cap, "energy_uWh_cm2": energy,
             "mean_voltage_V": (end.energy_J / end.charge_C if abs(end.charge_C) > 1e-9 * run.practical_capacity_C
                                else end.end_voltage_V),
             "mean_power_uW_cm2": abs(end.energy_J) / dur / fp * W_M2_TO_UW_CM2 if dur > 0 else 0.0,
             "end_voltage_V": end.end_voltage_V})
+    return rows
+
+
+def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]]:
+    """Per rate of ``physics.rates`` (keyed as written), the step whose rate it sets: capacity,
+    energy, mean power and voltage per footprint, utilisation, duration, why it ended, Li balance."""
+    practical = run.practical_capacity_C / setup.footprint_m2 * C_TO_UAH / M2_TO_CM2
+    k = rate_step_index(run.protocol.steps)
+    out = {}
+    for r in run.rates:
+        row = step_rows(setup, run, r.steps, r.operations, r.trajectory)[k]
+        out[str(r.key)] = {"rate_C": row["rate_C"], "current_density_mA_cm2": row["current_density_mA_cm2"],
+                           "capacity_uAh_cm2": row["capacity_uAh_cm2"], "energy_uWh_cm2": row["energy_uWh_cm2"],
+                           "mean_power_uW_cm2": row["mean_power_uW_cm2"],
+                           "utilisation": row["capacity_uAh_cm2"] / practical,
+                           "mean_voltage_V": row["mean_voltage_V"], "duration_s": row["duration_s"],
+                           "ended_by": row["ended_by"],
+                           "lithium_balance_relative_error": lithium_balance(run.system, r.trajectory)}
+    return out
+
+
+def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
+    """The ``solution`` block of results.json (results.md, transient model)."""
+    traj = run.trajectory
+    steps = step_rows(setup, run, run.steps, run.operations, traj)
+    fp = setup.footprint_m2
+    trajs = [r.trajectory for r in run.rates] or [traj]
     practical = run.practical_capacity_C / fp * C_TO_UAH / M2_TO_CM2
-    first = first_discharge(run.protocol.steps)
+    first = first_discharge(run.steps)
     rec: dict[str, Any] = {
         "model": "transient",
         "practical_capacity_uAh_cm2": practical,
@@ -336,11 +388,14 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
         "electrode_conduction": setup.physics.electrode_conduction,
         "temperature_degC": setup.case.model.physics.temperature,
         "steps": steps,
-        "lithium_balance_relative_error": lithium_balance(run.system, traj),
-        "time_steps": traj.accepted, "rejected_steps": traj.rejected,
-        "newton_iterations": traj.newton_iterations, "factorisations": traj.factorisations,
-        "krylov_iterations": traj.krylov_iterations,
+        "lithium_balance_relative_error": max(lithium_balance(run.system, t) for t in trajs),
+        "time_steps": sum(t.accepted for t in trajs), "rejected_steps": sum(t.rejected for t in trajs),
+        "newton_iterations": sum(t.newton_iterations for t in trajs),
+        "factorisations": sum(t.factorisations for t in trajs),
+        "krylov_iterations": sum(t.krylov_iterations for t in trajs),
     }
+    if run.rates:
+        rec["rate_capability"] = rate_capability(setup, run)
     if first is not None:
         k = first[0]
         d = steps[k]
@@ -408,23 +463,49 @@ def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
 
 
 def files(setup: Setup, run: TransientRun) -> dict[str, str]:
-    """``timeseries.csv``: one row per accepted time (per footprint: mA/cm2, uAh/cm2, uWh/cm2)."""
+    """``timeseries.csv``: one row per accepted time (per footprint: mA/cm2, uAh/cm2, uWh/cm2), with
+    ``physics.rates`` every rate's run with the rate in a first column; ``ragone.csv``: one row per
+    rate (:func:`rate_capability`)."""
     fp = setup.footprint_m2
     elec = list(run.x_start)
     cols = ["t_s", "step", "voltage_V", "current_density_mA_cm2", "capacity_uAh_cm2", "energy_uWh_cm2"]
     for e in elec:
         cols += [f"x_mean_{e}", f"x_surface_mean_{e}", f"x_surface_min_{e}", f"x_surface_max_{e}"]
     buf = io.StringIO()
-    buf.write(",".join(cols) + "\n")
-    for s in run.trajectory.samples:
-        row = [s.t_s, s.step, s.voltage_V, s.current_A / fp * A_M2_TO_MA_CM2, s.charge_C / fp * C_TO_UAH / M2_TO_CM2,
-               s.energy_J / fp * J_M2_TO_UWH_CM2]
-        for e in elec:
-            row += [s.x_mean[e], s.x_surface[e]["mean"], s.x_surface[e]["min"], s.x_surface[e]["max"]]
-        buf.write(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row) + "\n")
+    buf.write(",".join((["rate"] if run.rates else []) + cols) + "\n")
+    for r in run.rates or (RateRun(None, run.steps, run.operations, run.trajectory),):
+        for s in r.trajectory.samples:
+            row = [s.t_s, s.step, s.voltage_V, s.current_A / fp * A_M2_TO_MA_CM2,
+                   s.charge_C / fp * C_TO_UAH / M2_TO_CM2, s.energy_J / fp * J_M2_TO_UWH_CM2]
+            for e in elec:
+                row += [s.x_mean[e], s.x_surface[e]["mean"], s.x_surface[e]["min"], s.x_surface[e]["max"]]
+            buf.write(",".join(([_csv_text(r.key)] if run.rates else [])
+                               + [f"{v:.10g}" if isinstance(v, float) else str(v) for v in row]) + "\n")
     out: dict[str, str | bytes] = {"timeseries.csv": buf.getvalue()}
+    if run.rates:
+        out["ragone.csv"] = ragone_csv(rate_capability(setup, run))
     out.update(snapshots(setup, run))
     return out
+
+
+RAGONE_COLUMNS = ("rate_C", "current_density_mA_cm2", "capacity_uAh_cm2", "energy_uWh_cm2", "mean_power_uW_cm2",
+                  "utilisation", "mean_voltage_V", "duration_s", "ended_by")
+
+
+def _csv_text(text: Any) -> str:
+    return '"' + str(text).replace('"', '""') + '"'
+
+
+def ragone_csv(rates: Mapping[str, Mapping[str, Any]]) -> str:
+    """ragone.csv: a row per rate (as written), the columns of :data:`RAGONE_COLUMNS`."""
+    lines = [",".join(("rate",) + RAGONE_COLUMNS)]
+    for key, row in rates.items():
+        cells = [_csv_text(key)]
+        for c in RAGONE_COLUMNS:
+            v = row[c]
+            cells.append(_csv_text(v) if isinstance(v, str) else f"{v:.10g}")
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
 
 
 def snapshots(setup: Setup, run: TransientRun) -> dict[str, str | bytes]:
