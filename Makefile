@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_unit_cell_wall.py
 	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_doe.py
-	$(BIN)/python bench/bench_transient.py
+	$(BIN)/python bench/bench_transient.py --sweep
 	$(BIN)/pip install -q -e .[bench] && $(BIN)/python bench/bench_ngsolve.py
 
 images: $(STAMP)

@@ -18,7 +18,9 @@ and preconditioned GMRES) in the solve. Times are measurements, not assertions.
 
 How to run
 ----------
-``python bench/bench_transient.py [planar|pillar ...] [--reference]``; ``make bench`` runs it.
+``python bench/bench_transient.py [planar|pillar ...] [--reference] [--sweep]``; ``make bench`` runs
+it with ``--sweep``: the planar case at six rates in one run (``physics.rates``) against each rate
+alone (issue 19's target: the sweep under 4 x its slowest single rate).
 ``MB3D_LINEAR_SOLVER=pardiso`` measures PARDISO instead of SuperLU (needs ``pip install pypardiso``).
 """
 from __future__ import annotations
@@ -80,14 +82,51 @@ def run_child(name: str, reference: bool) -> dict:
     raise SystemExit(f"{name}: the run failed:\n{done.stderr[-2000:]}")
 
 
+SWEEP = ["C/10", "C/2", "1C", "2C", "5C", "10C"]
+
+
+def sweep_child(name: str) -> None:
+    """The case's protocol at the SWEEP rates: one run with ``physics.rates``, then each rate alone."""
+    from mb3d.case import load_case_file  # noqa: PLC0415
+    from mb3d.pipeline import run_case  # noqa: PLC0415
+
+    path, sets, _ = RUNS[name]
+    case = load_case_file(path).with_(**sets) if sets else load_case_file(path)
+    run_case(case)                                          # mesh and cell problem cached, as in a sweep
+    swept = run_case(case.with_(**{"physics.rates": SWEEP})).record["timing_s"]["solve"]
+    single = {r: run_case(case.with_(**{"physics.rates": [r]})).record["timing_s"]["solve"] for r in SWEEP}
+    print(MARKER + json.dumps({"sweep_s": swept, "single_s": single}), flush=True)
+
+
+def sweep_table(name: str) -> None:
+    done = subprocess.run([sys.executable, __file__, "--sweep-child", name], capture_output=True, text=True,
+                          cwd=ROOT, env=os.environ.copy())
+    line = next((x for x in done.stdout.splitlines() if x.startswith(MARKER)), None)
+    if line is None:
+        raise SystemExit(f"sweep {name}: the run failed:\n{done.stderr[-2000:]}")
+    r = json.loads(line[len(MARKER):])
+    slowest = max(r["single_s"].values())
+    ratio = r["sweep_s"] / slowest
+    print(f"\nRate sweep of the {name} case at {', '.join(SWEEP)} (target: < 4 x the slowest single rate)\n")
+    print("| " + " | ".join(SWEEP) + " | sweep | sweep / slowest |")
+    print("|" + "---|" * (len(SWEEP) + 2))
+    print("| " + " | ".join(f"{r['single_s'][k]:.1f} s" for k in SWEEP)
+          + f" | {r['sweep_s']:.1f} s | {ratio:.2f} ({'met' if ratio < 4 else 'MISSED'}) |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="*", help=f"any of {', '.join(RUNS)} (default: all)")
     ap.add_argument("--reference", action="store_true", help="the pillar on the reference mesh and tolerance")
+    ap.add_argument("--sweep", action="store_true", help="also time a six-rate sweep of the planar case")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--sweep-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(args.child, args.reference)
+        return 0
+    if args.sweep_child:
+        sweep_child(args.sweep_child)
         return 0
     from solvers.linsolve import backend  # noqa: PLC0415
 
@@ -112,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
               f"| {r['factorisations']} | {r['krylov_iterations']} | {r['solve_s']:.1f} | < {target:g} ({verdict}) "
               f"| {r['solve_s'] / steps:.2f} | {r['linear_s'] / r['solve_s']:.0%} "
               f"| {r['delivered_capacity_uAh_cm2']:.4f} | {err} |")
+    if args.sweep:
+        sweep_table("planar")
     print()
     print(machine())
     return 0
