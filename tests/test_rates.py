@@ -33,3 +33,57 @@ def test_vertical_ocp_utilisation_is_the_slab_closed_form():
     assert np.allclose(got, exact, rtol=0.02, atol=0)
     assert got == sorted(got, reverse=True)
     assert [r["ended_by"] for r in s["rate_capability"].values()] == ["voltage"] * 4
+
+
+def test_a_planar_case_is_its_own_planar_equivalent():
+    """With rates a planar case reports itself as its planar equivalent: the same geometry (the
+    smallest anode-cathode distance measured on its mesh is its electrolyte thickness) and energy
+    ratios of 1 within 1e-9."""
+    s = run_case(load_case(planar({"protocol": ["Discharge at 1C until 3 V"], "rates": ["1C", "3C"],
+                                   "step_tolerance": 2e-3}, size=0.5, order=1))).record["solution"]
+    pe = s["planar_equivalent"]
+    assert pe["same_as_case"] and pe["geometry"]["electrolyte_thickness_um"] == 1.0
+    assert pe["geometry"]["interelectrode_distance_um"] == pytest.approx(1.0, rel=1e-9)
+    assert pe["geometry"]["cathode_thickness_um"] == L_C * 1e6
+    assert all(abs(r - 1) < 1e-9 for r in pe["energy_ratio_at_equal_power"].values())
+
+
+def test_planar_equivalent_of_a_pillar_cell_stores_the_same_charge():
+    """The planar equivalent of the square pillar cell: films as thick as the pillars' volume per
+    footprint (pi r^2 h / (2 p^2) = 4.909 um), an electrolyte as thick as the gap between the pillars
+    (p - 2 r = 20 um, measured on the mesh); it stores the same charge per footprint (geometry
+    capacity within 1e-9)."""
+    from conftest import ROOT  # noqa: PLC0415
+
+    from mb3d.case import load_case_file  # noqa: PLC0415
+    from mb3d.equivalent import interelectrode_distance_m, planar_equivalent_case  # noqa: PLC0415
+
+    case = load_case_file(ROOT / "cases" / "interdigitated_pillars_square.yaml").with_(
+        **{"mesh.size": 6.0, "mesh.interface_size": 3.0, "mesh.order": 1})
+    res = run_case(case)
+    d = interelectrode_distance_m(res.mesh)
+    assert d == pytest.approx(20e-6, rel=1e-9)
+    vol = {e: res.record["geometry"]["volume_um3"][e] * 1e-18 for e in ("anode", "cathode")}
+    fp = res.record["geometry"]["footprint_area_um2"] * 1e-12
+    eq = planar_equivalent_case(case, vol, fp, d)
+    g = eq.raw["geometry"]
+    assert g["cathode_thickness"] == pytest.approx(np.pi * 100 * 50 / 3200, rel=1e-9)
+    assert g["electrolyte_thickness"] == pytest.approx(20.0, rel=1e-9)
+    planar_res = run_case(load_case({**eq.raw, "physics": {"model": "primary"}}))
+    assert planar_res.record["geometry"]["capacity_uAh_cm2"] == pytest.approx(
+        res.record["geometry"]["capacity_uAh_cm2"], rel=1e-9)
+
+
+def test_ragone_ratio_at_equal_power():
+    """On a planar Ragone curve E = 100 P^-0.5 (a power law is a line in log-log, so the
+    interpolation is exact) a design with twice the energy at any power inside the planar range has
+    ratio 2; outside the range the ratio is None (no extrapolation)."""
+    from mb3d.equivalent import ragone_ratio  # noqa: PLC0415
+
+    def row(p, e):
+        return {"mean_power_uW_cm2": p, "energy_uWh_cm2": e}
+
+    planar_runs = {f"{p}": row(p, 100 * p ** -0.5) for p in (10.0, 100.0, 1000.0)}
+    design = {"a": row(30.0, 200 * 30.0 ** -0.5), "b": row(700.0, 200 * 700.0 ** -0.5), "c": row(2000.0, 1.0)}
+    r = ragone_ratio(design, planar_runs)
+    assert r["a"] == pytest.approx(2.0, rel=1e-12) and r["b"] == pytest.approx(2.0, rel=1e-12) and r["c"] is None

@@ -66,6 +66,10 @@ class TransientSpec(PhysicsBase):
     rates: list[Any] | None = Field(None, description="run the protocol once per rate, e.g. [0.1C, 1C, 10C] or "
                                                       "current densities: each sets the first discharge or "
                                                       "charge step (rate_capability, ragone.csv)")
+    planar_equivalent: Any = Field("auto", description="with rates, also run the planar stack of the same materials "
+                                                       "and electrode volumes per footprint: auto (electrolyte as "
+                                                       "thick as the smallest anode-cathode distance), false, or "
+                                                       "{electrolyte_thickness: 1.0}")
     initial_state: Any = Field("charged", description="charged, discharged or {x_cathode: .., x_anode: ..}")
     output_times: Any = Field(20, description="snapshots in solution.pvd: a count (even in capacity) or a list "
                                               "of times")
@@ -95,7 +99,8 @@ class TransientSpec(PhysicsBase):
             raise CaseError(str(exc)) from None
         norm = protocol.normalized()
         return self.model_copy(update={"protocol": norm["protocol"], "initial_state": norm["initial_state"],
-                                       "output_times": norm["output_times"], "max_wall_time": wall})
+                                       "output_times": norm["output_times"], "max_wall_time": wall,
+                                       "planar_equivalent": _planar_equivalent_key(self.planar_equivalent)})
 
     def parsed(self) -> Protocol:
         """The protocol records (:mod:`mb3d.protocol`)."""
@@ -122,6 +127,26 @@ class TransientSpec(PhysicsBase):
                 and first[1].until_voltage_V >= ocv:
             raise CaseError(f"physics.protocol[{first[0]}].until = {first[1].until_voltage_V:g} V: not below the "
                             f"open-circuit voltage at the start ({ocv:.4g} V): the discharge would end at once")
+
+
+THICKNESSES_UM = Range("um", 0.0, 1e4, low_open=True)
+
+
+def _planar_equivalent_key(value: Any) -> str | bool | dict[str, float]:
+    """``physics.planar_equivalent`` checked: auto, false (true means auto), or
+    {electrolyte_thickness: length} (um, or with a unit)."""
+    key = "physics.planar_equivalent"
+    if value is True or value == "auto":
+        return "auto"
+    if value is False:
+        return False
+    if isinstance(value, Mapping) and set(value) == {"electrolyte_thickness"}:
+        try:
+            t = _quantity_value(value["electrolyte_thickness"], THICKNESSES_UM, f"{key}.electrolyte_thickness")
+        except ValueError as exc:
+            raise CaseError(str(exc)) from None
+        return {"electrolyte_thickness": t}
+    raise CaseError(f"{key} = {value!r}: must be auto, false or {{electrolyte_thickness: <length>}}")
 
 
 def _quantity_value(value: Any, valid: Range, key: str) -> float:
@@ -187,6 +212,7 @@ class TransientRun:
     x_start: Mapping[str, float]
     steps: tuple[Step, ...] = ()
     rates: tuple[RateRun, ...] = ()
+    planar: Mapping[str, Any] | None = None
 
 
 def practical_capacity_C(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, float]:
@@ -274,10 +300,35 @@ def solve(setup: Setup) -> TransientRun:
     t2 = time.perf_counter()
     main = runs[0]
     linear = sum(r.trajectory.linear_solve_s for r in runs)
-    return TransientRun(system, main.trajectory, protocol, main.operations, cap, one_C_A, system.N,
-                        {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": linear},
+    timing = {"assemble": t1 - t0, "solve": t2 - t1, "linear_solves": linear}
+    planar = None
+    if protocol.rates is not None and spec.planar_equivalent is not False:
+        planar = run_planar_equivalent(setup)
+        timing["planar_equivalent"] = time.perf_counter() - t2
+    return TransientRun(system, main.trajectory, protocol, main.operations, cap, one_C_A, system.N, timing,
                         {e: v for e, v in x0.items() if v is not None}, main.steps,
-                        tuple(runs) if protocol.rates is not None else ())
+                        tuple(runs) if protocol.rates is not None else (), planar)
+
+
+def run_planar_equivalent(setup: Setup) -> dict[str, Any]:
+    """Run the planar equivalent of the case (:mod:`mb3d.equivalent`) through the pipeline; return
+    its geometry (um) and solution block (None for a planar case: it is its own equivalent)."""
+    from ..equivalent import interelectrode_distance_m, planar_equivalent_case  # noqa: PLC0415
+    from ..pipeline import run_case  # noqa: PLC0415
+
+    case = setup.case
+    key = case.model.physics.planar_equivalent
+    given = key["electrolyte_thickness"] * 1e-6 if isinstance(key, Mapping) else None
+    distance = interelectrode_distance_m(setup.mesh)
+    eq = planar_equivalent_case(case, setup.metrics.volume_m3, setup.footprint_m2, distance, given)
+    own = case.raw["architecture"] == "planar"
+    g = eq.raw["geometry"]
+    return {"geometry": {"cathode_thickness_um": g["cathode_thickness"], "anode_thickness_um": g["anode_thickness"],
+                         "electrolyte_thickness_um": g["electrolyte_thickness"],
+                         "interelectrode_distance_um": distance * 1e6,
+                         "electrolyte_thickness_from": ("case" if own else "planar_equivalent.electrolyte_thickness"
+                                                        if given is not None else "interelectrode_distance")},
+            "same_as_case": own, "solution": None if own else run_case(eq).record["solution"]}
 
 
 def snapshot_rule(protocol: Protocol, capacity_C: float):
@@ -371,6 +422,20 @@ def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]
     return out
 
 
+def planar_record(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, Any] | None
+                  ) -> dict[str, Any] | None:
+    """The ``planar_equivalent`` block: its geometry, its rate capability and, per rate of the
+    case, the case's energy over the planar equivalent's at the same mean power (a planar case is
+    its own equivalent: ratios 1); None when not run (``planar_equivalent: false``)."""
+    from ..equivalent import ragone_ratio  # noqa: PLC0415
+
+    if planar is None:
+        return None
+    eq = rates if planar["same_as_case"] else planar["solution"]["rate_capability"]
+    return {"geometry": planar["geometry"], "same_as_case": planar["same_as_case"], "rate_capability": eq,
+            "energy_ratio_at_equal_power": ragone_ratio(rates, eq)}
+
+
 def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
     """The ``solution`` block of results.json (results.md, transient model)."""
     traj = run.trajectory
@@ -396,6 +461,7 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
     }
     if run.rates:
         rec["rate_capability"] = rate_capability(setup, run)
+        rec["planar_equivalent"] = planar_record(rec["rate_capability"], run.planar)
     if first is not None:
         k = first[0]
         d = steps[k]
@@ -483,7 +549,9 @@ def files(setup: Setup, run: TransientRun) -> dict[str, str]:
                                + [f"{v:.10g}" if isinstance(v, float) else str(v) for v in row]) + "\n")
     out: dict[str, str | bytes] = {"timeseries.csv": buf.getvalue()}
     if run.rates:
-        out["ragone.csv"] = ragone_csv(rate_capability(setup, run))
+        rc = rate_capability(setup, run)
+        planar = planar_record(rc, run.planar)
+        out["ragone.csv"] = ragone_csv(rc, None if planar is None or planar["same_as_case"] else planar["rate_capability"])
     out.update(snapshots(setup, run))
     return out
 
@@ -496,15 +564,17 @@ def _csv_text(text: Any) -> str:
     return '"' + str(text).replace('"', '""') + '"'
 
 
-def ragone_csv(rates: Mapping[str, Mapping[str, Any]]) -> str:
-    """ragone.csv: a row per rate (as written), the columns of :data:`RAGONE_COLUMNS`."""
-    lines = [",".join(("rate",) + RAGONE_COLUMNS)]
-    for key, row in rates.items():
-        cells = [_csv_text(key)]
-        for c in RAGONE_COLUMNS:
-            v = row[c]
-            cells.append(_csv_text(v) if isinstance(v, str) else f"{v:.10g}")
-        lines.append(",".join(cells))
+def ragone_csv(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """ragone.csv: a row per rate (as written) of the case (``design`` = case) and of its planar
+    equivalent (``design`` = planar equivalent), the columns of :data:`RAGONE_COLUMNS`."""
+    lines = [",".join(("design", "rate") + RAGONE_COLUMNS)]
+    for design, table in (("case", rates), ("planar equivalent", planar or {})):
+        for key, row in table.items():
+            cells = [_csv_text(design), _csv_text(key)]
+            for c in RAGONE_COLUMNS:
+                v = row[c]
+                cells.append(_csv_text(v) if isinstance(v, str) else "" if v is None else f"{v:.10g}")
+            lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
 
 
