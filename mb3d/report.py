@@ -13,6 +13,7 @@ import base64
 import csv
 import html
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -230,6 +231,86 @@ def voltage_svg(result: RunResult, width: int = 640, height: int = 320) -> str |
             f'role="img" aria-label="cell voltage against capacity">{axes}{"".join(lines)}</svg>')
 
 
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
+
+
+def _ticks(lo: float, hi: float, log: bool) -> list[float]:
+    """Tick values: the decades (log axes) or about five round values (linear axes) in [lo, hi]."""
+    if log:
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+            ticks = [m * 10.0 ** k for k in decades for m in mantissas if lo <= m * 10.0 ** k <= hi]
+            if len(ticks) >= 3:
+                return ticks
+        return ticks or [lo, hi]
+    step = 10 ** math.floor(math.log10((hi - lo) / 5 or 1.0))
+    step *= min((m for m in (1, 2, 5, 10) if (hi - lo) / (step * m) <= 6), default=10)
+    return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+
+
+def svg_plot(series: list[tuple[str, list[float], list[float]]], xlabel: str, ylabel: str,
+             logx: bool = False, logy: bool = False, width: int = 640, height: int = 340) -> str:
+    """A line-and-marker plot as an inline SVG: ``series`` of (label, x, y), ticks and labelled axes
+    (the labels carry the units), a legend. Points that cannot go on a log axis (<= 0) are left out."""
+    pad_l, pad_r, pad_t, pad_b = 70, 20, 20, 50
+    tf = {True: math.log10, False: float}
+    pts = [(lab, [(a, b) for a, b in zip(x, y) if (a > 0 or not logx) and (b > 0 or not logy)])
+           for lab, x, y in series]
+    xs = [a for _, p in pts for a, _ in p] or [0.0, 1.0]
+    ys = [b for _, p in pts for _, b in p] or [0.0, 1.0]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    if x1 <= x0:
+        x0, x1 = (x0 / 2, x1 * 2) if logx else (x0 - 1, x1 + 1)
+    if y1 <= y0:
+        y0, y1 = (y0 / 2, y1 * 2) if logy else (y0 - 1, y1 + 1)
+
+    def X(a: float) -> float:
+        return pad_l + (tf[logx](a) - tf[logx](x0)) / (tf[logx](x1) - tf[logx](x0)) * (width - pad_l - pad_r)
+
+    def Y(b: float) -> float:
+        return height - pad_b - (tf[logy](b) - tf[logy](y0)) / (tf[logy](y1) - tf[logy](y0)) * (height - pad_t - pad_b)
+
+    out = [f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}" stroke="#444"/>',
+           f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="#444"/>']
+    for t in _ticks(x0, x1, logx):
+        out.append(f'<text x="{X(t):.1f}" y="{height - pad_b + 16}" text-anchor="middle" font-size="11">{t:g}</text>')
+    for t in _ticks(y0, y1, logy):
+        out.append(f'<text x="{pad_l - 6}" y="{Y(t) + 4:.1f}" text-anchor="end" font-size="11">{t:g}</text>')
+    out.append(f'<text x="{(pad_l + width - pad_r) / 2}" y="{height - 10}" text-anchor="middle">'
+               f'{html.escape(xlabel)}</text>')
+    out.append(f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">'
+               f'{html.escape(ylabel)}</text>')
+    for k, (label, p) in enumerate(pts):
+        c = COLOURS[k % len(COLOURS)]
+        xy = " ".join(f"{X(a):.1f},{Y(b):.1f}" for a, b in p)
+        out.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{xy}"/>')
+        out += [f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="3" fill="{c}"/>' for a, b in p]
+        out.append(f'<text x="{width - pad_r - 4}" y="{pad_t + 14 * (k + 1)}" text-anchor="end" fill="{c}" '
+                   f'font-size="12">{html.escape(label)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="{html.escape(ylabel)} against {html.escape(xlabel)}">{"".join(out)}</svg>')
+
+
+def rate_svgs(result: RunResult) -> list[tuple[str, str]]:
+    """With ``physics.rates``: the Ragone plot per footprint of the case and its planar equivalent
+    (log axes) and the utilisation against the C-rate, each as (svg, caption)."""
+    s = result.record["solution"]
+    rc = s.get("rate_capability")
+    if not rc:
+        return []
+    designs = [("this design", rc)]
+    pe = s.get("planar_equivalent")
+    if pe and not pe.get("same_as_case"):
+        designs.append(("planar equivalent", pe["rate_capability"]))
+    ragone = [(name, [r["mean_power_uW_cm2"] for r in t.values()], [r["energy_uWh_cm2"] for r in t.values()])
+              for name, t in designs]
+    util = [(name, [r["rate_C"] for r in t.values()], [r["utilisation"] for r in t.values()]) for name, t in designs]
+    return [(svg_plot(ragone, "mean power per footprint (uW/cm2)", "energy per footprint (uWh/cm2)", True, True),
+             "Ragone plot per footprint: energy delivered against mean power, one point per rate"),
+            (svg_plot(util, "C-rate (1/h)", "utilisation (delivered / practical capacity)", logx=True),
+             "Utilisation against the rate")]
+
+
 def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None,
                 figures: bool = True) -> str:
     """The report page as a string; ``figures`` adds the histogram and the transparency map."""
@@ -252,7 +333,9 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
     curve = voltage_svg(result)
     if curve:
         figs.append(f"<figure>{curve}<figcaption>Cell voltage against the charge passed per footprint, one "
-                    "colour per protocol step (timeseries.csv)</figcaption></figure>")
+                    "colour per protocol step and rate (timeseries.csv)</figcaption></figure>")
+    for svg, cap in rate_svgs(result):
+        figs.append(f"<figure>{svg}<figcaption>{cap}</figcaption></figure>")
     captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
                 "potential": "Electrolyte potential on a slice"}
     captions.update(lithiation_maps(result))

@@ -114,6 +114,9 @@ class Options:
         Newton iterations per step before the step is retried with a quarter of its size.
     fixed_step_s : float, optional
         Constant steps without error control (after the first step; for convergence studies).
+    cutoff_at_start : {"error", "end"}
+        An operation whose cut-off is met at its start raises :class:`IntegrationError` ("error") or
+        ends at once with nothing passed ("end": a rate sweep records that rate as delivering 0).
     """
 
     x_tolerance: float = 1e-3
@@ -125,6 +128,7 @@ class Options:
     newton_rtol: float = 1e-10
     max_newton: int = 30
     fixed_step_s: float | None = None
+    cutoff_at_start: str = "error"
 
 
 @dataclass(frozen=True)
@@ -555,13 +559,17 @@ def _start(ctx: _Context, traj: Trajectory, op: Operation, k: int, y: np.ndarray
                                "carry this operation") from None
     V0, I0 = system.cell_voltage(y), system.current_A(st)
     g = _event(op, V0, I0)
-    if g is not None and g <= 0:
+    at_cutoff = g is not None and g <= 0
+    if at_cutoff and ctx.options.cutoff_at_start != "end":
         raise IntegrationError(f"{op.label}: the cut-off is reached at its start (cell voltage "
                                f"{V0:.4g} V, current {I0:.4g} A)")
     sample = _sample(system, t0, k, y, st, q0, e0)
     traj.op_start_x.append(dict(sample.x_mean))
     ctx.record(traj, sample, y)
-    return y, _Run(0.0, [(0.0, y)], [], [0.0], 0.0, ctx.options.first_step_s, (V0, I0))
+    run = _Run(0.0, [(0.0, y)], [], [0.0], 0.0, ctx.options.first_step_s, (V0, I0))
+    if at_cutoff:
+        run.ended = "voltage" if op.galvanostatic else "current"
+    return y, run
 
 
 def _check_limits(ctx: _Context, traj: Trajectory, op: Operation, t: float) -> None:

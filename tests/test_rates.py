@@ -87,3 +87,18 @@ def test_ragone_ratio_at_equal_power():
     design = {"a": row(30.0, 200 * 30.0 ** -0.5), "b": row(700.0, 200 * 700.0 ** -0.5), "c": row(2000.0, 1.0)}
     r = ragone_ratio(design, planar_runs)
     assert r["a"] == pytest.approx(2.0, rel=1e-12) and r["b"] == pytest.approx(2.0, rel=1e-12) and r["c"] is None
+
+
+def test_a_rate_that_cannot_start_delivers_nothing():
+    """In a sweep, a rate whose ohmic and kinetic drop alone takes the cell below the cut-off is a
+    result (nothing delivered, ended by the voltage at once), not an error; alone it is an error."""
+    physics = {"protocol": ["Discharge at 1C until 3 V"], "rates": ["1C", "900C"], "step_tolerance": 2e-3}
+    s = run_case(load_case(planar(physics, size=0.5, order=1))).record["solution"]
+    high = s["rate_capability"]["900C"]
+    assert high["capacity_uAh_cm2"] == 0 and high["duration_s"] == 0 and high["ended_by"] == "voltage"
+    assert high["mean_voltage_V"] < 3.0 and s["rate_capability"]["1C"]["utilisation"] > 0.9
+    from solvers.integrator import IntegrationError  # noqa: PLC0415
+
+    with pytest.raises(IntegrationError, match="the cut-off is reached at its start"):
+        run_case(load_case(planar({**physics, "rates": None, "protocol": ["Discharge at 900C until 3 V"]},
+                                  size=0.5, order=1)))

@@ -49,3 +49,39 @@ def test_report_renders_its_images_in_chromium(tmp_path):
 
     img = (mpimg.imread(shot)[:, :, :3] * 255).astype(np.uint8)
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 500   # the coloured 3D images, not only text
+
+
+SVG_PROBE = """<script>
+window.addEventListener('load', () => {
+  const svgs = [...document.querySelectorAll('svg')];
+  document.body.dataset.svgs = svgs.map(s => {
+    const b = s.getBBox();
+    return s.querySelectorAll('polyline').length + 'x' + Math.round(b.width) + 'x' + Math.round(b.height);
+  }).join(';');
+});
+</script></body>"""
+
+
+def test_rate_plots_render_in_chromium(tmp_path):
+    """A pillar cell swept over three rates through `mb3d run`: report.html has the discharge curves,
+    the Ragone plot of the design and its planar equivalent, and the utilisation against rate, each
+    drawn by Chromium with its curves and units on the axes."""
+    out = tmp_path / "rates"
+    cmd = [str(ROOT / ".venv" / "bin" / "mb3d") if (ROOT / ".venv" / "bin" / "mb3d").exists() else "mb3d", "run",
+           str(ROOT / "cases" / "interdigitated_pillars_transient.yaml"), "--out", str(out), "--quiet",
+           "--set", 'physics.rates=["C/2", "1C", "2C"]', "--set", "mesh.order=1", "--set", "mesh.size=6",
+           "--set", "mesh.interface_size=3"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    page = (out / "report.html").read_text()
+    for unit in ("mean power per footprint (uW/cm2)", "energy per footprint (uWh/cm2)", "C-rate (1/h)",
+                 "charge passed (uAh/cm2)"):
+        assert unit in page
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", SVG_PROBE))
+    dom = chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri()).stdout
+    found = re.search(r'data-svgs="([^"]+)"', dom)
+    assert found, dom[:500]
+    svgs = [tuple(map(int, s.split("x"))) for s in found.group(1).split(";")]
+    assert [n for n, _, _ in svgs] == [3, 2, 2]          # a curve per rate; this design and the planar one
+    assert all(w > 300 and h > 200 for _, w, h in svgs)

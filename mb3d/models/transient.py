@@ -294,7 +294,9 @@ def solve(setup: Setup) -> TransientRun:
     for key, steps in protocol.runs():
         ops = operations(steps, one_C_A / setup.footprint_m2, setup.footprint_m2)
         wall = spec.max_wall_time - (time.perf_counter() - t1)
-        options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=max(wall, 1e-3))
+        # in a rate sweep a rate whose cut-off is met at once delivers nothing: a result, not an error
+        options = Options(x_tolerance=spec.step_tolerance, max_steps=spec.max_steps, max_wall_s=max(wall, 1e-3),
+                          cutoff_at_start="end" if protocol.rates is not None else "error")
         keep = None if runs else snapshot_rule(protocol, cap)
         runs.append(RateRun(key, steps, ops, integrate(system, y0, list(ops), options, scale_A=one_C_A, keep=keep)))
     t2 = time.perf_counter()
