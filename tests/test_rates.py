@@ -102,3 +102,19 @@ def test_a_rate_that_cannot_start_delivers_nothing():
     with pytest.raises(IntegrationError, match="the cut-off is reached at its start"):
         run_case(load_case(planar({**physics, "rates": None, "protocol": ["Discharge at 900C until 3 V"]},
                                   size=0.5, order=1)))
+
+
+def test_utilisation_falls_with_rate_and_tends_to_the_window():
+    """The planar Li | LiPON | LiCoO2 cell discharged to U(x_discharged) = U(0.99) = 3.43 V (the OCP at
+    the end of the practical window): the utilisation falls with the rate and at C/100 is within
+    0.5 % of the whole window (it may not pass it: the cut-off lies at the window's end)."""
+    case = load_case(planar({"protocol": ["Discharge at 1C until 3 V"], "step_tolerance": 1e-3}, size=0.5, order=2))
+    c = case.materials["cathode"]
+    v_end = float(c.ocp(np.array([c.stoichiometry[1]]))[0])
+    rates = ["C/100", "C/10", "1C", "10C"]
+    s = run_case(case.with_(**{"physics.protocol": [f"Discharge at 1C until {v_end:.6f} V"],
+                               "physics.rates": rates})).record["solution"]
+    u = [s["rate_capability"][r]["utilisation"] for r in rates]
+    print("utilisation at", dict(zip(rates, np.round(u, 5))))
+    assert u == sorted(u, reverse=True) and u[-1] < 0.9
+    assert 0.995 < u[0] <= 1.0
