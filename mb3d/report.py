@@ -291,6 +291,50 @@ def svg_plot(series: list[tuple[str, list[float], list[float]]], xlabel: str, yl
             f'aria-label="{html.escape(ylabel)} against {html.escape(xlabel)}">{"".join(out)}</svg>')
 
 
+LOSS_TERMS = ("electrolyte_ohmic", "anode_ohmic", "cathode_ohmic", "anode_kinetic", "cathode_kinetic",
+              "anode_diffusion", "cathode_diffusion")
+LOSS_COLOURS = ("#f2c14e", "#7fa7d9", "#e58a96", "#3b6fb6", "#d1495b", "#1c3d6e", "#7d1f2c")
+
+
+def losses_svg(result: RunResult, width: int = 640) -> str | None:
+    """The loss breakdown at the end of discharge (transient model) as stacked horizontal bars, one
+    per rate (or one), in V: what separates the open-circuit voltage at the mean lithiation from the
+    cell voltage at the cut-off; None without one."""
+    s = result.record["solution"]
+    bars = [(k, r.get("end_of_discharge")) for k, r in (s.get("rate_capability") or {}).items()]
+    if not bars and s.get("end_of_discharge"):
+        bars = [("end of discharge", s["end_of_discharge"])]
+    bars = [(k, b["losses_V"]) for k, b in bars if b]
+    if not bars:
+        return None
+    pad_l, pad_r, row, top = 110, 20, 26, 30
+    total = max(sum(max(v, 0.0) for v in b.values()) for _, b in bars) or 1.0
+    scale = (width - pad_l - pad_r) / total
+    height = top + row * len(bars) + 60
+    out = []
+    for n, (label, b) in enumerate(bars):
+        x, y = pad_l, top + n * row
+        out.append(f'<text x="{pad_l - 6}" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(label)}</text>')
+        for term, colour in zip(LOSS_TERMS, LOSS_COLOURS):
+            w = max(b.get(term, 0.0), 0.0) * scale
+            if w > 0:
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 6}" fill="{colour}">'
+                           f'<title>{term}: {b[term]:.4g} V</title></rect>')
+                x += w
+    axis_y = top + row * len(bars)
+    out.append(f'<line x1="{pad_l}" y1="{axis_y}" x2="{width - pad_r}" y2="{axis_y}" stroke="#444"/>')
+    for t in _ticks(0.0, total, False):
+        out.append(f'<text x="{pad_l + t * scale:.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="11">{t:g}</text>')
+    out.append(f'<text x="{(pad_l + width - pad_r) / 2}" y="{axis_y + 30}" text-anchor="middle">'
+               "loss at the end of discharge (V)</text>")
+    for k, (term, colour) in enumerate(zip(LOSS_TERMS, LOSS_COLOURS)):
+        out.append(f'<rect x="{pad_l + (k % 4) * 130}" y="{axis_y + 38 + (k // 4) * 14}" width="10" height="10" '
+                   f'fill="{colour}"/><text x="{pad_l + (k % 4) * 130 + 14}" y="{axis_y + 47 + (k // 4) * 14}" '
+                   f'font-size="11">{term.replace("_", " ")}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 14}" role="img" '
+            f'aria-label="loss breakdown at the end of discharge">{"".join(out)}</svg>')
+
+
 def rate_svgs(result: RunResult) -> list[tuple[str, str]]:
     """With ``physics.rates``: the Ragone plot per footprint of the case and its planar equivalent
     (log axes) and the utilisation against the C-rate, each as (svg, caption)."""
@@ -336,6 +380,11 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
                     "colour per protocol step and rate (timeseries.csv)</figcaption></figure>")
     for svg, cap in rate_svgs(result):
         figs.append(f"<figure>{svg}<figcaption>{cap}</figcaption></figure>")
+    bars = losses_svg(result)
+    if bars:
+        figs.append(f"<figure>{bars}<figcaption>Where the voltage goes at the end of discharge: the open-circuit "
+                    "voltage at the mean lithiation minus the cell voltage, split into ohmic, kinetic and "
+                    "diffusion (surface away from the mean) losses, per rate</figcaption></figure>")
     captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
                 "potential": "Electrolyte potential on a slice"}
     captions.update(lithiation_maps(result))

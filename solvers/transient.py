@@ -281,6 +281,49 @@ class TransientSystem:
             return out
         return action
 
+    def losses_W(self, y: np.ndarray, states: Mapping) -> dict[str, float]:
+        """Where the power between the open-circuit voltage at the mean lithiation and the cell
+        voltage goes, at a state with the potentials solved (W, each >= 0 in discharge):
+
+            I (U_c(xbar_c) - U_a(xbar_a) - V) = electrolyte_ohmic + sum_k (k_ohmic + k_kinetic + k_diffusion)
+
+        electrolyte_ohmic = phi_e^T K_e phi_e; k_ohmic = the electrode's psi^T K_k psi relative to its
+        collector plus its collapsed film r i^2; k_kinetic = int i eta; k_diffusion =
+        int i_k (U_k(x_s) - U_k(xbar_k)) (the surface away from the mean lithiation; a reservoir: 0),
+        each with the solve's quadrature. The balance closes to Newton's tolerance (a check the model
+        reports)."""
+        ne = self.n_e
+        pe = y[:ne]
+        out = {"electrolyte_ohmic": float(pe @ (self.K[:ne, :ne] @ pe))}
+        for e in ELECTRODES:
+            el, b = self.electrodes[e], self.blocks[e]
+            i, _, _, eta, xs = states[e]
+            dx = self.dx[e]
+            psi = y[b.psi] - y[b.collector[0]]
+            ohm = float(psi @ (self.K[b.psi, b.psi] @ psi)) + float(np.sum(el.kinetics.film_resistance_ohm_m2 * i * i * dx))
+            out[f"{e}_ohmic"] = ohm
+            out[f"{e}_kinetic"] = float(np.sum(i * eta * dx))
+            if el.storage is None:
+                out[f"{e}_diffusion"] = 0.0
+                continue
+            w = self.lithium_weights[e]
+            xbar = float(w @ y[b.x]) / float(w.sum())
+            u = el.storage.ocp
+            out[f"{e}_diffusion"] = float(np.sum(i * (u(np.clip(xs, X_EPS, 1 - X_EPS)) - u(np.array([xbar]))[0]) * dx))
+        return out
+
+    def open_circuit_voltage(self, y: np.ndarray) -> float:
+        """U_c(xbar_c) - U_a(xbar_a): the cell's open-circuit voltage at the mean lithiations, V."""
+        u = {}
+        for e in ELECTRODES:
+            el = self.electrodes[e]
+            if el.storage is None:
+                u[e] = el.potential_V
+                continue
+            w = self.lithium_weights[e]
+            u[e] = float(el.storage.ocp(np.array([float(w @ y[self.blocks[e].x]) / float(w.sum())]))[0])
+        return u["cathode"] - u["anode"]
+
     def current_A(self, states: Mapping) -> float:
         """Discharge current through the cathode interface (A): minus its integral of i."""
         return -float(np.sum(states["cathode"][0] * self.dx["cathode"]))

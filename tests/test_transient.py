@@ -12,7 +12,7 @@ from conftest import SIGMA_LIPON_S_M, case_dict
 
 from mb3d.case import CaseError, load_case
 from mb3d.pipeline import run_case
-from solvers.closedforms import PlanarCell, planar_cutoff_time, planar_discharge
+from solvers.closedforms import PlanarCell, planar_cutoff_time, planar_discharge, planar_overpotentials
 from solvers.constants import FARADAY
 from solvers.materials import library
 
@@ -181,6 +181,30 @@ def test_time_integration_is_second_order():
     order = np.polyfit(np.log(hs[:-1]), np.log(diffs), 1)[0]
     print(f"BDF2 fitted order {order:.2f} (differences {diffs})")
     assert 1.9 < order < 2.4
+
+
+def test_loss_breakdown_at_the_end_of_discharge():
+    """The planar cell after 10 min at 2C: the losses add up to U_c(mean x) - V (to 1e-9), and each is
+    the closed form's: the electrolyte drop j t / sigma, the anode and cathode overpotentials at the
+    (uniform) surface lithiation, no diffusion loss in the Li reservoir, and the cathode's diffusion
+    loss U(x_s) - U(mean x)."""
+    result = run_case(load_case(planar({"protocol": ["Discharge at 2C for 10 minutes"]}, interface=0.1)))
+    s = result.record["solution"]
+    end = s["end_of_discharge"]
+    losses = end["losses_V"]
+    assert end["loss_balance_relative_error"] < 1e-9
+    cell, U = closed_form("LiCoO2", "lithiation")
+    j = s["one_C_current_density_mA_cm2"] * 10 * 2.0
+    ts = timeseries(result)
+    xs, xm = ts["x_surface_mean_cathode"][-1], ts["x_mean_cathode"][-1]
+    eta_c, eta_a, ohmic = planar_overpotentials(j, np.array([xs]), cell)
+    assert losses["electrolyte_ohmic"] == pytest.approx(ohmic, rel=1e-6)
+    assert losses["anode_kinetic"] == pytest.approx(eta_a, rel=1e-6)
+    assert losses["cathode_kinetic"] == pytest.approx(float(eta_c[0]), rel=1e-4)
+    assert losses["anode_diffusion"] == 0 and losses["anode_ohmic"] == 0 == losses["cathode_ohmic"]
+    diffusion = float(U(np.array([xm]))[0] - U(np.array([xs]))[0])
+    assert losses["cathode_diffusion"] == pytest.approx(diffusion, rel=1e-4)
+    assert end["ocv_at_mean_lithiation_V"] == pytest.approx(float(U(np.array([xm]))[0]), abs=1e-9)
 
 
 def test_rates_run_the_protocol_from_the_same_state():

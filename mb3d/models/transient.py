@@ -406,6 +406,21 @@ def step_rows(setup: Setup, run: TransientRun, steps: tuple[Step, ...], ops: tup
     return rows
 
 
+def end_losses(system: TransientSystem, y: np.ndarray) -> dict[str, Any] | None:
+    """The loss breakdown (V) at the state ``y`` (the end of a discharge): each term of
+    :meth:`TransientSystem.losses_W` over the current, the open-circuit voltage at the mean
+    lithiation, and how closely the terms add up to it minus the cell voltage; None at zero current."""
+    st = system.states(y)
+    current = system.current_A(st)
+    if abs(current) <= 0:
+        return None
+    losses = {k: v / current for k, v in system.losses_W(y, st).items()}
+    ocv, v = system.open_circuit_voltage(y), system.cell_voltage(y)
+    gap = ocv - v
+    return {"losses_V": losses, "ocv_at_mean_lithiation_V": ocv,
+            "loss_balance_relative_error": abs(sum(losses.values()) - gap) / max(abs(gap), 1e-300)}
+
+
 def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]]:
     """Per rate of ``physics.rates`` (keyed as written), the step whose rate it sets: capacity,
     energy, mean power and voltage per footprint, utilisation, duration, why it ended, Li balance."""
@@ -420,7 +435,8 @@ def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]
                            "utilisation": row["capacity_uAh_cm2"] / practical,
                            "mean_voltage_V": row["mean_voltage_V"], "duration_s": row["duration_s"],
                            "ended_by": row["ended_by"],
-                           "lithium_balance_relative_error": lithium_balance(run.system, r.trajectory)}
+                           "lithium_balance_relative_error": lithium_balance(run.system, r.trajectory),
+                           "end_of_discharge": end_losses(run.system, r.trajectory.op_end_states[k])}
     return out
 
 
@@ -471,6 +487,7 @@ def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
                     "utilisation": d["capacity_uAh_cm2"] / practical, "mean_power_uW_cm2": d["mean_power_uW_cm2"],
                     "mean_voltage_V": d["mean_voltage_V"], "duration_s": d["duration_s"]})
         y_end = traj.op_end_states[k]
+        rec["end_of_discharge"] = end_losses(run.system, y_end)
         rec["lithiation"] = {}
         for e in run.x_start:
             lo, hi = setup.case.materials[e].stoichiometry
