@@ -118,3 +118,28 @@ def test_utilisation_falls_with_rate_and_tends_to_the_window():
     print("utilisation at", dict(zip(rates, np.round(u, 5))))
     assert u == sorted(u, reverse=True) and u[-1] < 0.9
     assert 0.995 < u[0] <= 1.0
+
+
+def test_a_study_maps_rate_results_over_a_factor(tmp_path):
+    """A DoE over the cathode thickness with the rates as a factor: the responses name rate results
+    (solution.rate_capability.5C.energy_uWh_cm2), equal to the case run alone, and the thinner film
+    is used more fully at 1C."""
+    import yaml  # noqa: PLC0415
+
+    from mb3d import doe  # noqa: PLC0415
+
+    base = planar({"protocol": ["Discharge at 1C until 3 V"], "step_tolerance": 2e-3}, size=0.5, order=1)
+    study = {"name": "rates", "base": base,
+             "factors": {"geometry.cathode_thickness": {"levels": [0.5, 1.0]},
+                         "physics.rates": {"levels": [["1C", "5C"]]}},
+             "responses": ["solution.rate_capability.5C.energy_uWh_cm2", "solution.rate_capability.1C.utilisation"]}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    counts = doe.run_study(doe.load_study(path), tmp_path / "out", workers=1)
+    assert counts["ok"] == 2
+    rows = {r["geometry.cathode_thickness"]: r for r in doe.table(tmp_path / "out")}
+    alone = run_case(load_case(base).with_(**{"geometry.cathode_thickness": 0.5, "physics.rates": ["1C", "5C"]}))
+    assert rows[0.5]["solution.rate_capability.5C.energy_uWh_cm2"] == pytest.approx(
+        alone.record["solution"]["rate_capability"]["5C"]["energy_uWh_cm2"], rel=1e-8)
+    # the thinner film is used more fully at the same C-rate
+    assert rows[0.5]["solution.rate_capability.1C.utilisation"] > rows[1.0]["solution.rate_capability.1C.utilisation"]
