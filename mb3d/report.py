@@ -355,6 +355,24 @@ def rate_svgs(result: RunResult) -> list[tuple[str, str]]:
              "Utilisation against the rate")]
 
 
+def transient_figures(result: RunResult) -> list[str]:
+    """The inline SVG figures of a transient run: voltage curves, Ragone and utilisation (with rates)
+    and the loss breakdown at the end of discharge; none for a steady run."""
+    figs = []
+    curve = voltage_svg(result)
+    if curve:
+        figs.append(f"<figure>{curve}<figcaption>Cell voltage against the charge passed per footprint, one "
+                    "colour per protocol step and rate (timeseries.csv)</figcaption></figure>")
+    for svg, cap in rate_svgs(result):
+        figs.append(f"<figure>{svg}<figcaption>{cap}</figcaption></figure>")
+    bars = losses_svg(result)
+    if bars:
+        figs.append(f"<figure>{bars}<figcaption>Where the voltage goes at the end of discharge: the open-circuit "
+                    "voltage at the mean lithiation minus the cell voltage, split into ohmic, kinetic and "
+                    "diffusion (surface away from the mean) losses, per rate</figcaption></figure>")
+    return figs
+
+
 def report_html(result: RunResult, images: dict[str, bytes], note: str | None = None,
                 figures: bool = True) -> str:
     """The report page as a string; ``figures`` adds the histogram and the transparency map."""
@@ -373,18 +391,7 @@ def report_html(result: RunResult, images: dict[str, bytes], note: str | None = 
     if rec["solution"].get("singular_edges"):
         warn = ("<p class=warn>Sharp electrode edges: the primary current density is singular there; max, "
                 "max/min and cov do not converge under refinement (current, ASR and percentiles do).</p>")
-    figs = []
-    curve = voltage_svg(result)
-    if curve:
-        figs.append(f"<figure>{curve}<figcaption>Cell voltage against the charge passed per footprint, one "
-                    "colour per protocol step and rate (timeseries.csv)</figcaption></figure>")
-    for svg, cap in rate_svgs(result):
-        figs.append(f"<figure>{svg}<figcaption>{cap}</figcaption></figure>")
-    bars = losses_svg(result)
-    if bars:
-        figs.append(f"<figure>{bars}<figcaption>Where the voltage goes at the end of discharge: the open-circuit "
-                    "voltage at the mean lithiation minus the cell voltage, split into ohmic, kinetic and "
-                    "diffusion (surface away from the mean) losses, per rate</figcaption></figure>")
+    figs = transient_figures(result)
     captions = {"geometry": "Regions (electrolyte cut away)", "current": "Normal current density on the interfaces",
                 "potential": "Electrolyte potential on a slice"}
     captions.update(lithiation_maps(result))

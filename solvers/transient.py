@@ -418,6 +418,20 @@ def _mass(region_basis_mesh, elem) -> sp.csr_matrix:
     return BilinearForm(lambda u, v, w: u * v).assemble(basis).tocsr()
 
 
+def _storage_operators(cell: CellProblem, e: str, st: Storage
+                       ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, Film | None]:
+    """Mass, unit-diffusivity stiffness and trace map of electrode ``e``'s lithiation: on its meshed
+    region, or on the lines of its collapsed film (then also the :class:`Film`)."""
+    if cell.has_region(e):
+        er = cell.electrode_region(e)
+        stiff = laplace_p1 if cell.order == 1 else laplace_p2
+        return _mass(er.region.mesh, cell.elem), stiff(er.region.mesh, 1.0), er.trace_map, None
+    if st.film_m is None:
+        raise CellError(f"the {e} region is not meshed and no collapsed-film thickness is given")
+    film = collapsed_film(cell, e, st.film_m)
+    return film.mass, film.stiffness, film.trace_map, film
+
+
 def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[str, TransientElectrode]
                        ) -> TransientSystem:
     """Assemble the operators of the transient problem on a cell.
@@ -446,25 +460,17 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
             Kb.append(stiff(em.region.mesh, float(el.sigma_S_m)))
         Mb.append(sp.csr_matrix(Kb[-1].shape))
     for e in ELECTRODES:
-        el = electrodes[e]
-        if el.storage is None:
+        st = electrodes[e].storage
+        if st is None:
             T_x[e], x_size[e] = None, 0
             continue
-        st = el.storage
+        mass, stiffness, T_x[e], film = _storage_operators(cell, e, st)
+        if film is not None:
+            films[e] = film
         scale = FARADAY * st.c_max
-        if cell.has_region(e):
-            er = cell.electrode_region(e)
-            mass = _mass(er.region.mesh, cell.elem)
-            Kb.append(stiff(er.region.mesh, scale * st.diffusivity))
-            T_x[e], x_size[e] = er.trace_map, er.basis.N
-        elif st.film_m is not None:
-            films[e] = collapsed_film(cell, e, st.film_m)
-            mass = films[e].mass
-            Kb.append(scale * st.diffusivity * films[e].stiffness)
-            T_x[e], x_size[e] = films[e].trace_map, mass.shape[0]
-        else:
-            raise CellError(f"the {e} region is not meshed and no collapsed-film thickness is given")
+        Kb.append(scale * st.diffusivity * stiffness)
         Mb.append(scale * mass)
+        x_size[e] = mass.shape[0]
         weights[e] = st.c_max * np.asarray(mass.sum(axis=0)).ravel()
     K = sp.block_diag(Kb, format="csr")
     M = sp.block_diag(Mb, format="csr")
