@@ -1,10 +1,14 @@
 """Design-of-experiments batches: designs, constraints, local and Dask runs with identical tables,
 failures as rows, kill and resume, export, top, mesh cache, Sobol indices."""
+import atexit
+import json
 import os
+import select
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +30,111 @@ VOLATILE = ("timing_s.", "mesh.from_cache")
 def fresh_mesh_cache():
     """Each test starts without meshes cached in this process (studies reuse them across runs)."""
     MESH_CACHE.clear()
+
+
+# --- `python -m mb3d.cli ...` without paying the interpreter's start-up each time -------------------
+# Every `mb3d` command first imports the same modules (mb3d/cli.py: its module level and main(), before
+# it acts on its arguments): about 1.5 s of a 2 s command that only reports a bad input, and of every
+# `mb3d run` of a small case. CLI.run forks each command from one interpreter that has imported exactly
+# those modules (nothing else, and it never meshes: gmsh does not survive a fork after meshing) and then
+# runs mb3d.cli as __main__ like `python -m`: same argv, cwd, environment, stdin/stdout/stderr, normal
+# interpreter exit, exit status (negative: killed by that signal) and timeout as subprocess.run, and
+# whatever those imports print (warnings) is prepended to the command's stderr, as a fresh interpreter
+# would have printed it. test_forked_cli_is_the_cli compares it with a fresh interpreter. Tests of
+# signals sent to the study's process (SIGINT, SIGKILL of its group) keep a real subprocess.
+_SERVER = r"""
+import json, os, runpy, sys, time
+import rich.console, rich.markup, rich.table                        # mb3d/cli.py, module level
+import mb3d, geom3d, solvers.fem, solvers.units, mb3d.case, mb3d.isolate, mb3d.doe, mb3d.views  # main()
+assert "mb3d.cli" not in sys.modules     # runpy runs it as __main__, as `python -m mb3d.cli` does
+sys.stderr.flush()
+os.write(1, b'{"ready": true}\n')
+for line in sys.stdin.buffer:
+    req = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, req["stdout"], os.O_WRONLY),
+                                (2, req["stderr"], os.O_WRONLY)):
+            f = os.open(path, flags)
+            os.dup2(f, fd)
+            os.close(f)
+        sys.path[0] = os.getcwd()
+        sys.argv = ["-m", *req["args"]]
+        runpy.run_module("mb3d.cli", run_name="__main__", alter_sys=True)
+        sys.exit(0)           # (mb3d.cli ends in sys.exit; SystemExit leaves through here either way)
+    deadline = None if req["timeout"] is None else time.monotonic() + req["timeout"]
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            rc = os.waitstatus_to_exitcode(status)
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            rc = None
+            break
+        time.sleep(0.005)
+    os.write(1, (json.dumps({"rc": rc}) + "\n").encode())
+"""
+
+
+class ForkedCli:
+    """``CLI.run(args, cwd, timeout)``: like ``subprocess.run([sys.executable, "-m", "mb3d.cli", *args],
+    cwd=cwd, capture_output=True, text=True, timeout=timeout)``, forked from a warm interpreter."""
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self.buf = b""
+
+    def _start(self) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (held while the server lives)
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], cwd=ROOT, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, bufsize=0)
+        self.buf = b""
+        self._reply(300)
+        self.log.seek(0)
+        self.preamble = self.log.read().decode()      # what the imports printed (normally nothing)
+
+    def _reply(self, timeout: float | None) -> dict:
+        while b"\n" not in self.buf:
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+            chunk = os.read(self.proc.stdout.fileno(), 65536) if ready else b""
+            if not chunk:
+                self.log.seek(0)
+                raise RuntimeError("the mb3d CLI server " + ("did not answer" if not ready else "died") + ":\n"
+                                   + self.log.read().decode(errors="replace"))
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
+
+    def run(self, args, cwd: Path = ROOT, timeout: float | None = None) -> subprocess.CompletedProcess:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        cmd = [sys.executable, "-m", "mb3d.cli", *map(str, args)]
+        with tempfile.TemporaryDirectory(prefix="mb3d-cli-") as tmp:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            out.touch()
+            err.touch()
+            self.proc.stdin.write(json.dumps({"args": cmd[3:], "cwd": str(cwd), "env": dict(os.environ),
+                                              "stdout": str(out), "stderr": str(err),
+                                              "timeout": timeout}).encode() + b"\n")
+            rc = self._reply(None if timeout is None else timeout + 120)["rc"]
+            stdout, stderr = out.read_text(), self.preamble + err.read_text()
+        if rc is None:
+            raise subprocess.TimeoutExpired(cmd, timeout, stdout, stderr)
+        return subprocess.CompletedProcess(cmd, rc, stdout, stderr)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+
+
+CLI = ForkedCli()
+atexit.register(CLI.close)
 
 
 def study_file(tmp_path, **over) -> Path:
@@ -87,7 +196,9 @@ def test_one_impossible_point_is_one_failure(tmp_path):
 
 
 def test_kill_half_way_and_resume(tmp_path):
-    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 35, 40, 45, 50, 55]},
+    # 6 cases (3 geometries x 2 voltages, one worker): killed once 2 are stored, 4 are left to resume;
+    # cases take far longer than the few milliseconds between the poll and the kill
+    p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 40, 50]},
                                       "physics.voltage": {"levels": ["0.1 V", "0.2 V"]}})
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "1", "--quiet"]
@@ -97,22 +208,23 @@ def test_kill_half_way_and_resume(tmp_path):
     n = 0
     while time.time() - t0 < 120:
         n = stored(db)
-        if n >= 4:
+        if n >= 2:
             break
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 4 <= n < 12
+    assert 2 <= n < 6
     kept = sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    r = CLI.run(cmd[3:])
     assert r.returncode == 0, r.stderr
-    assert f"({kept} already done, {12 - kept} ok, 0 failed now" in " ".join(r.stdout.split())
+    assert f"({kept} already done, {6 - kept} ok, 0 failed now" in " ".join(r.stdout.split())
     hashes = [h for (h,) in sqlite3.connect(db).execute("SELECT case_hash FROM runs")]
-    assert len(hashes) == 12 == len(set(hashes))
+    assert len(hashes) == 6 == len(set(hashes))
 
 
 def test_sigint_stops_and_keeps_finished_rows(tmp_path):
-    # more points than can finish between the poll that sees two rows and the signal, even on a busy machine
+    # more points than can finish between the poll that sees the first row and the signal, even on a busy
+    # machine (the study is then in its loop over cases, with a finished row to keep)
     p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30 + 2 * k for k in range(14)]}})
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "1",
@@ -122,13 +234,14 @@ def test_sigint_stops_and_keeps_finished_rows(tmp_path):
     db = out / "results.sqlite"
     t0 = time.time()
     while time.time() - t0 < 120:
-        if stored(db) >= 2:
+        if stored(db) >= 1:
             break
         time.sleep(0.2)
     assert proc.poll() is None, "the study ended before the signal"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "run the same command to resume" in err and "Traceback" not in err
+    assert 1 <= stored(db) < 14
 
 
 def test_designs_units_and_constraints(tmp_path):
@@ -169,21 +282,28 @@ def test_designs_units_and_constraints(tmp_path):
 def test_bad_study_is_one_line_before_anything_runs(tmp_path, over, message):
     p = study_file(tmp_path, **over)
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out)], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = CLI.run(["doe", p, "--out", out])
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
     assert not out.exists()
 
 
-def test_export_top_and_summary(tmp_path):
-    p = study_file(tmp_path)
-    out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "2",
-                        "--export", str(tmp_path / "t.csv"), "--top", "3", "--by", "capacity_uAh_cm2", "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True)
+@pytest.fixture(scope="module")
+def pillar_study_run(tmp_path_factory):
+    """The committed studies/pillar_pitch_radius.yaml (3 x 3, order-2 meshes: the costliest study here) run
+    once through `mb3d doe --workers 2 --export --top --by`, for the two tests that need a finished 3 x 3
+    study: test_the_pillar_study_in_studies_runs and test_export_top_and_summary."""
+    tmp = tmp_path_factory.mktemp("pillar-study")
+    out = tmp / "out"
+    r = CLI.run(["doe", ROOT / "studies" / "pillar_pitch_radius.yaml", "--out", out, "--workers", "2",
+                 "--export", tmp / "t.csv", "--top", "3", "--by", "capacity_uAh_cm2", "--quiet"])
+    return tmp, out, r
+
+
+def test_export_top_and_summary(pillar_study_run, tmp_path):
+    csv_dir, out, r = pillar_study_run
     assert r.returncode == 0, r.stderr
     import csv
-    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    rows = list(csv.DictReader(open(csv_dir / "t.csv")))
     assert len(rows) == 9 and "solution.asr_ohm_cm2" in rows[0] and "geometry.pitch" in rows[0]
     best, key = doe.top(out, 3, "capacity_uAh_cm2")
     assert key == "geometry.capacity_uAh_cm2"
@@ -222,21 +342,24 @@ def test_points_sharing_a_mesh_go_to_one_worker(tmp_path):
 
 def test_sobol_study_reports_indices(tmp_path):
     p = study_file(tmp_path, factors={"geometry.pitch": {"range": [30, 50]}, "geometry.height": {"range": [5, 15]}},
-                   design={"kind": "sobol", "samples": 4, "seed": 1},
+                   # N = 2 base points, 12 cases: the fewest with a bootstrap interval (N = 1 resamples
+                   # one point); the page's indices table is the same for any N
+                   design={"kind": "sobol", "samples": 2, "seed": 1},
                    responses=["solution.asr_ohm_cm2", "geometry.area_gain.anode"])
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--workers", "2", "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = CLI.run(["doe", p, "--out", out, "--workers", "2", "--quiet"])
     assert r.returncode == 0, r.stderr
     page = (out / "summary.html").read_text()
     assert "Sobol indices" in page and page.count("<td>solution.asr_ohm_cm2</td>") == 1
 
 
-def test_the_pillar_study_in_studies_runs(tmp_path):
+def test_the_pillar_study_in_studies_runs(pillar_study_run):
     study = doe.load_study(ROOT / "studies" / "pillar_pitch_radius.yaml")
     assert len(study.points) == 9 and all(pt.error is None for pt in study.points)
-    counts = doe.run_study(study, tmp_path / "out", workers=2)
-    assert counts["ok"] == 9
+    _, out, r = pillar_study_run                     # run with 2 workers
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "9 cases (0 already done, 9 ok, 0 failed now" in " ".join(r.stdout.split())
+    assert [row["status"] for row in doe.table(out)] == ["ok"] * 9
 
 
 def test_case_timeout_is_a_failed_row(tmp_path):
@@ -277,8 +400,7 @@ def test_real_dask_scheduler_and_default_worker(tmp_path):
             assert next(iter(c.scheduler_info()["workers"].values()))["nthreads"] >= 1
         p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [30, 40, 50]},
                                           "physics.voltage": {"levels": ["0.1 V", "0.2 V"]}})
-        r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "dask"),
-                            "--scheduler", address, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        r = CLI.run(["doe", p, "--out", tmp_path / "dask", "--scheduler", address, "--quiet"], timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "6 ok, 0 failed now" in " ".join(r.stdout.split())
     finally:
@@ -292,12 +414,11 @@ def test_real_dask_scheduler_and_default_worker(tmp_path):
 
 def test_unreachable_scheduler_is_one_line(tmp_path):
     p = study_file(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "o"),
-                        "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--connect-timeout", "2", "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = CLI.run(["doe", p, "--out", tmp_path / "o", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
+                 "--connect-timeout", "1", "--quiet"], timeout=120)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1, r.stderr
-    assert "cannot reach the Dask scheduler within 2 s" in lines[0]
+    assert "cannot reach the Dask scheduler within 1 s" in lines[0]
 
 
 def test_crashing_point_is_a_failed_row_and_retry(tmp_path, monkeypatch):
@@ -320,10 +441,10 @@ def test_crashing_point_is_a_failed_row_and_retry(tmp_path, monkeypatch):
 
 def test_exit_codes_and_retry_through_the_cli(tmp_path):
     p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [15, 40]}})    # 15: pillars overlap
-    cmd = [sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(tmp_path / "o"), "--quiet"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    cmd = ["doe", p, "--out", tmp_path / "o", "--quiet"]
+    r = CLI.run(cmd)
     assert r.returncode == 1 and "failed case 0" in r.stdout and "Traceback" not in r.stderr
-    r = subprocess.run(cmd + ["--retry-failed"], cwd=ROOT, capture_output=True, text=True)
+    r = CLI.run(cmd + ["--retry-failed"])
     assert r.returncode == 1 and "(1 already done, 0 ok, 1 failed now" in " ".join(r.stdout.split())
 
 
@@ -361,8 +482,7 @@ def test_lock_corrupt_store_and_leftovers(tmp_path):
     out = tmp_path / "out"
     lock = doe.StudyLock(out)
     p = study_file(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = CLI.run(["doe", p, "--out", out, "--quiet"])
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and f"in use by process {os.getpid()}" in lines[0], r.stderr
     lock.release()
@@ -371,8 +491,7 @@ def test_lock_corrupt_store_and_leftovers(tmp_path):
     doe.StudyLock(out).release()
     assert not (out / ".summary.html.abc.html").exists() and not list((out / "cases").iterdir())
     (out / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
-    r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(p), "--out", str(out), "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = CLI.run(["doe", p, "--out", out, "--quiet"])
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and "not a results store" in lines[0] and "move it away" in lines[0]
 
@@ -403,8 +522,19 @@ def test_study_folder_that_cannot_be_one(tmp_path):
     f = tmp_path / "a-file"
     f.write_text("x")
     for out in (f, f / "below"):
-        r = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(study_file(tmp_path)), "--out", str(out)],
-                           cwd=ROOT, capture_output=True, text=True)
+        r = CLI.run(["doe", study_file(tmp_path), "--out", out])
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and "cannot use it as the study folder" in lines[0], r.stderr
     assert f.read_text() == "x"
+
+
+def test_forked_cli_is_the_cli(tmp_path):
+    """CLI.run (the commands above, forked from a warm interpreter) gives what a fresh interpreter gives:
+    the same exit code, stdout and stderr. (Every test above that runs cases through CLI.run checks the
+    rest of the way: isolated cases, the store, summary.html, the printed counts.)"""
+    bad = study_file(tmp_path, factors={"colour": {"levels": [1]}})
+    fresh = subprocess.run([sys.executable, "-m", "mb3d.cli", "doe", str(bad), "--out", str(tmp_path / "a")],
+                           cwd=ROOT, capture_output=True, text=True, check=False)
+    forked = CLI.run(["doe", bad, "--out", tmp_path / "a"])
+    assert (forked.returncode, forked.stdout, forked.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+    assert fresh.returncode == 2 and fresh.stderr.startswith("error: factors.colour: not a case key")
