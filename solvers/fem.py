@@ -503,3 +503,9 @@ def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float =
     if float(np.linalg.norm(b)) == 0.0:
         return np.zeros(A.shape[0]), SolveInfo("trivial", A.shape[0], 0, 0.0)
     return spd_solver(A, method, rtol, maxiter)(b)
+
+
+def stiffness(mesh: MeshTet, sigma: float, order: int) -> sp.csr_matrix:
+    """sigma grad u . grad v on ``mesh`` with Lagrange elements of ``order`` (1 or 2; specialised
+    kernels :func:`laplace_p1`, :func:`laplace_p2`)."""
+    return (laplace_p1 if order == 1 else laplace_p2)(mesh, float(sigma))

@@ -59,7 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .cell import ELEMENTS, CellProblem
-from .fem import laplace_p1, laplace_p2
+from .fem import stiffness
 from .kinetics import Kinetics
 from .names import ELECTRODES, electrode_sign
 from .newton import (InterfaceState, InterfaceTerm, LinearStep, NewtonInfo, SolverError, jacobian, linear_laws,
@@ -173,11 +173,6 @@ class SecondarySolution:
                "cathode_kinetic": self.electrodes["cathode"].kinetic_W / I}
         out["total"] = sum(out.values())
         return out
-
-
-def stiffness(mesh, sigma: float, order: int) -> sp.csr_matrix:
-    """sigma grad u . grad v on ``mesh`` (specialised kernels)."""
-    return (laplace_p1 if order == 1 else laplace_p2)(mesh, float(sigma))
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ from skfem import BilinearForm, CellBasis
 
 from .cell import CellError, CellProblem
 from .constants import FARADAY
-from .fem import init_edges, laplace_p1, laplace_p2
+from .fem import init_edges, stiffness
 from .kinetics import Kinetics
 from .names import ELECTRODES
 
@@ -424,8 +424,7 @@ def _storage_operators(cell: CellProblem, e: str, st: Storage
     region, or on the lines of its collapsed film (then also the :class:`Film`)."""
     if cell.has_region(e):
         er = cell.electrode_region(e)
-        stiff = laplace_p1 if cell.order == 1 else laplace_p2
-        return _mass(er.region.mesh, cell.elem), stiff(er.region.mesh, 1.0), er.trace_map, None
+        return _mass(er.region.mesh, cell.elem), stiffness(er.region.mesh, 1.0, cell.order), er.trace_map, None
     if st.film_m is None:
         raise CellError(f"the {e} region is not meshed and no collapsed-film thickness is given")
     film = collapsed_film(cell, e, st.film_m)
@@ -445,9 +444,8 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         ``anode``/``cathode`` -> :class:`TransientElectrode`.
     """
     order = cell.order
-    stiff = laplace_p1 if order == 1 else laplace_p2
     n_e = cell.basis().N
-    Kb, Mb = [stiff(cell.electrolyte.mesh, float(sigma_S_m))], [sp.csr_matrix((n_e, n_e))]
+    Kb, Mb = [stiffness(cell.electrolyte.mesh, sigma_S_m, order)], [sp.csr_matrix((n_e, n_e))]
     T_pot, psi_size, collectors, T_x, x_size, weights, films = {}, {}, {}, {}, {}, {}, {}
     for e in ELECTRODES:
         el = electrodes[e]
@@ -457,18 +455,18 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         else:
             em = cell.electrode(e)
             T_pot[e], psi_size[e], collectors[e] = em.trace_map, em.basis.N, em.collector_dofs
-            Kb.append(stiff(em.region.mesh, float(el.sigma_S_m)))
+            Kb.append(stiffness(em.region.mesh, el.sigma_S_m, order))
         Mb.append(sp.csr_matrix(Kb[-1].shape))
     for e in ELECTRODES:
         st = electrodes[e].storage
         if st is None:
             T_x[e], x_size[e] = None, 0
             continue
-        mass, stiffness, T_x[e], film = _storage_operators(cell, e, st)
+        mass, unit_stiffness, T_x[e], film = _storage_operators(cell, e, st)
         if film is not None:
             films[e] = film
         scale = FARADAY * st.c_max
-        Kb.append(scale * st.diffusivity * stiffness)
+        Kb.append(scale * st.diffusivity * unit_stiffness)
         Mb.append(scale * mass)
         x_size[e] = mass.shape[0]
         weights[e] = st.c_max * np.asarray(mass.sum(axis=0)).ravel()
