@@ -64,8 +64,8 @@ window.addEventListener('load', () => {
 
 def test_rate_plots_render_in_chromium(tmp_path):
     """A pillar cell swept over three rates through `mb3d run`: report.html has the discharge curves,
-    the Ragone plot of the design and its planar equivalent, and the utilisation against rate, each
-    drawn by Chromium with its curves and units on the axes."""
+    the Ragone plot of the design and its planar equivalent, the utilisation against rate and the loss
+    bars at the end of discharge, each drawn by Chromium with its curves and units on the axes."""
     out = tmp_path / "rates"
     cmd = [str(ROOT / ".venv" / "bin" / "mb3d") if (ROOT / ".venv" / "bin" / "mb3d").exists() else "mb3d", "run",
            str(ROOT / "cases" / "interdigitated_pillars_transient.yaml"), "--out", str(out), "--quiet",
@@ -75,7 +75,7 @@ def test_rate_plots_render_in_chromium(tmp_path):
     assert r.returncode == 0, r.stderr
     page = (out / "report.html").read_text()
     for unit in ("mean power per footprint (uW/cm2)", "energy per footprint (uWh/cm2)", "C-rate (1/h)",
-                 "charge passed (uAh/cm2)"):
+                 "charge passed (uAh/cm2)", "loss at the end of discharge (V)"):
         assert unit in page
     probe = tmp_path / "probe.html"
     probe.write_text(page.replace("</body>", SVG_PROBE))
@@ -83,5 +83,6 @@ def test_rate_plots_render_in_chromium(tmp_path):
     found = re.search(r'data-svgs="([^"]+)"', dom)
     assert found, dom[:500]
     svgs = [tuple(map(int, s.split("x"))) for s in found.group(1).split(";")]
-    assert [n for n, _, _ in svgs] == [3, 2, 2]          # a curve per rate; this design and the planar one
-    assert all(w > 300 and h > 200 for _, w, h in svgs)
+    # a curve per rate; this design and the planar one (Ragone, utilisation); the loss bars (no curve)
+    assert [n for n, _, _ in svgs] == [3, 2, 2, 0]
+    assert all(w > 300 and h > 200 for _, w, h in svgs[:3]) and svgs[3][1] > 300 and svgs[3][2] > 80

@@ -109,14 +109,15 @@ def test_checks_of_a_real_sponge():
 
 def test_the_sponge_cases():
     """The sponge cases in cases/ (run against their expected: blocks by tests/test_cases.py): exactly a
-    gyroid and a random sponge with the primary model and a gyroid with the secondary model."""
+    gyroid and a random sponge with the primary model, a gyroid with the secondary model and one with the
+    transient model."""
     sponge = {}
     for path in (ROOT / "cases").glob("*.yaml"):
         raw = read_yaml(path)
         if raw.get("architecture") == "sponge":
             sponge[path.stem] = (raw["geometry"]["kind"], (raw.get("physics") or {}).get("model", "primary"))
     assert sponge == {"sponge_gyroid": ("gyroid", "primary"), "sponge_random": ("random", "primary"),
-                      "sponge_gyroid_secondary": ("gyroid", "secondary")}
+                      "sponge_gyroid_secondary": ("gyroid", "secondary"), "sponge_transient": ("gyroid", "transient")}
     assert {p.stem for p in (ROOT / "cases").glob("sponge*.yaml")} == set(sponge)
 
 
