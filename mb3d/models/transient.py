@@ -247,9 +247,11 @@ def _electrodes(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, Trans
         m = case.materials[e]
         storage = None
         if not m.reservoir:
-            film = None if setup.cell.has_region(e) else collapsed_thickness(setup, e)
-            if film is None and not setup.cell.has_region(e):
-                raise CaseError(f"geometry: the {e} is not meshed and is not a collapsed film of geometry.layers")
+            film = None
+            if not setup.cell.has_region(e):
+                film = collapsed_thickness(setup, e)
+                if film is None:
+                    raise CaseError(f"geometry: the {e} is not meshed and is not a collapsed film of geometry.layers")
             storage = Storage(m["max_concentration"], m.diffusivity_at(ph.temperature), m.ocp, x0[e],
                               ph.exchange_current_law, film)
         out[e] = TransientElectrode(kin[e], float(m["potential"]), electronic_conductivity(setup, e), storage)
