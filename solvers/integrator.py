@@ -48,6 +48,9 @@ KRYLOV_RTOL = 1e-3
 KRYLOV_MAX = 30
 #: a step grows only by this factor or more (else it is kept)
 STEP_HOLD = 1.5
+#: a Newton update that moves no potential (V) and no lithiation by more than this is at the
+#: round-off floor: a residual that then stops contracting is converged, not stalled
+ROUNDOFF_UPDATE = 1e-8
 from .names import ELECTRODES
 from .transient import TransientSystem
 
@@ -343,6 +346,7 @@ def _newton(system: TransientSystem, lin: _Linear, op: Operation, y0: np.ndarray
         y[c] = y0[c[0]]
     tol = options.newton_rtol * scale_A
     last = math.inf
+    small = False                  # the last full update moved nothing by more than ROUNDOFF_UPDATE
     for it in range(options.max_newton):
         st = system.states(y)
         R = system.residual(y, st, hist, mass_factor)
@@ -356,6 +360,10 @@ def _newton(system: TransientSystem, lin: _Linear, op: Operation, y0: np.ndarray
             traj.newton_iterations += it
             return y, st
         if it >= 3 and norm > 0.5 * last:
+            if small:
+                # stalled at the round-off floor of the residual (a tiny footprint makes tol tiny)
+                traj.newton_iterations += it
+                return y, st
             # Newton with the consistent Jacobian stalls: the step is too long for the nonlinearity
             raise _NoConvergence("Newton does not contract")
         last = norm
@@ -371,6 +379,7 @@ def _newton(system: TransientSystem, lin: _Linear, op: Operation, y0: np.ndarray
         change = max(float(np.max(np.abs(system.D[e] @ dy))) for e in ELECTRODES)
         damp = min(1.0, cap_V / change if change > 0 else 1.0)
         y = y + dy * damp
+        small = damp == 1.0 and change <= ROUNDOFF_UPDATE and _x_change(system, dy) <= ROUNDOFF_UPDATE
         # converged when a full step changes no potential by more than 1e-10 V and no lithiation by
         # more than 1e-10 (the residual, a sum of large mass terms at small steps, may not reach tol)
         if damp == 1.0 and change <= 1e-10 and _x_change(system, dy) <= 1e-10 and norm <= 1e-6 * scale_A:
