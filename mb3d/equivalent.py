@@ -4,12 +4,20 @@ The equivalent is a ``planar`` unit cell with
 
 * the same electrolyte, anode and cathode materials (passive layers such as barriers and
   collectors are left out: they store no Li);
-* each electrode's film thickness = its volume per footprint in the design (so it stores the same
-  charge per footprint; collapsed films count with their exact volume);
+* each electrode's film thickness = its volume per footprint in the design (``films: same_volume``,
+  the default: it stores the same charge per footprint; collapsed films count with their exact
+  volume), or its volume per interface area (``films: same_diffusion_length``: r / 2 for a
+  cylinder of radius r, the thickness for a conformal film; the film holds the design's charge per
+  interface area, so a C-rate loads both interfaces alike on average and Li crosses comparable
+  lengths, while the design holds its area gain times the planar film's charge: the comparison of
+  the 3D microbattery literature);
 * the electrolyte thickness = the design's smallest anode-cathode distance, measured between the
   nodes of the two interfaces of its mesh (:func:`interelectrode_distance_m`): the shortest ionic
   path the design offers, hence the planar cell a designer would build with the same deposition
-  limits. A case may give it instead (``physics.planar_equivalent: {electrolyte_thickness: 1.0}``);
+  limits;
+* any of the three film thicknesses a case gives instead (``physics.planar_equivalent:
+  {electrolyte_thickness: 1, cathode_thickness: 2}``, um): the planar cell as a designer would
+  deposit it (a 1 um LiPON film, say), rather than one derived from the design;
 * the same physics block (protocol, rates, kinetics, temperature) without the ``planar_equivalent``
   key, and a mesh of P2 elements with eight through the thinnest film (a planar cell is
   one-dimensional: its lateral width is one element).
@@ -50,7 +58,8 @@ def interelectrode_distance_m(mesh: Any) -> float:
 
 
 def planar_equivalent_case(case: Case, volume_m3: Mapping[str, float], footprint_m2: float,
-                           distance_m: float, electrolyte_thickness_m: float | None = None) -> Case:
+                           distance_m: float, given_m: Mapping[str, float] | None = None,
+                           thickness_m: Mapping[str, float] | None = None) -> Case:
     """The planar equivalent of ``case`` (see the module docstring).
 
     Parameters
@@ -62,19 +71,24 @@ def planar_equivalent_case(case: Case, volume_m3: Mapping[str, float], footprint
         The design's footprint, m^2.
     distance_m : float
         The design's smallest anode-cathode distance (:func:`interelectrode_distance_m`), m.
-    electrolyte_thickness_m : float, optional
-        Used instead of ``distance_m``.
+    given_m : mapping, optional
+        Film thicknesses (m) that replace the derived ones: any of ``electrolyte_thickness``,
+        ``cathode_thickness``, ``anode_thickness``.
+    thickness_m : mapping, optional
+        Electrode film thicknesses (m) used instead of volume / footprint (``same_diffusion_length``:
+        each electrode's volume / interface area).
     """
     raw = case.raw
+    given_m = dict(given_m or {})
     if raw["architecture"] == "planar":
         g = dict(raw["geometry"])
     else:
-        te = electrolyte_thickness_m if electrolyte_thickness_m is not None else distance_m
-        g = {"cathode_thickness": volume_m3["cathode"] / footprint_m2 * 1e6,
-             "anode_thickness": volume_m3["anode"] / footprint_m2 * 1e6,
-             "electrolyte_thickness": te * 1e6}
+        films = thickness_m or {e: volume_m3[e] / footprint_m2 for e in ("cathode", "anode")}
+        g = {"cathode_thickness": films["cathode"] * 1e6, "anode_thickness": films["anode"] * 1e6,
+             "electrolyte_thickness": distance_m * 1e6}
+    g.update({k: v * 1e6 for k, v in given_m.items()})
     h = min(g["cathode_thickness"], g["anode_thickness"], g["electrolyte_thickness"]) / ELEMENTS_ACROSS
-    if raw["architecture"] != "planar":
+    if raw["architecture"] != "planar" or given_m:
         g["width"] = h
     physics = {k: v for k, v in raw.get("physics", {}).items() if k != "planar_equivalent"}
     if physics.get("model") == "transient":
@@ -83,7 +97,7 @@ def planar_equivalent_case(case: Case, volume_m3: Mapping[str, float], footprint
            "geometry": g, "materials": {k: raw.get("materials", {}).get(k, case.materials[k].name)
                                         for k in ("electrolyte", "anode", "cathode")},
            "physics": physics,
-           "mesh": raw["mesh"] if raw["architecture"] == "planar" else {"size": h, "interface_size": h, "order": 2}}
+           "mesh": raw["mesh"] if raw["architecture"] == "planar" and not given_m else {"size": h, "interface_size": h, "order": 2}}
     return load_case(out)
 
 

@@ -66,10 +66,14 @@ class TransientSpec(PhysicsBase):
     rates: list[Any] | None = Field(None, description="run the protocol once per rate, e.g. [0.1C, 1C, 10C] or "
                                                       "current densities: each sets the first discharge or "
                                                       "charge step (rate_capability, ragone.csv)")
-    planar_equivalent: Any = Field("auto", description="with rates, also run the planar stack of the same materials "
-                                                       "and electrode volumes per footprint: auto (electrolyte as "
-                                                       "thick as the smallest anode-cathode distance), false, or "
-                                                       "{electrolyte_thickness: 1.0}")
+    planar_equivalent: Any = Field("auto", description="with rates, also run the planar stack of the same "
+                                                       "materials: auto (= same_volume: electrode films holding "
+                                                       "the design's electrode volumes per footprint), "
+                                                       "same_diffusion_length (films as thick as each electrode's "
+                                                       "volume / interface area), false, or {films: .., "
+                                                       "electrolyte_thickness: 1, cathode_thickness: 2, "
+                                                       "anode_thickness: 3} (um; any subset); the electrolyte is "
+                                                       "as thick as the smallest anode-cathode distance unless given")
     initial_state: Any = Field("charged", description="charged, discharged or {x_cathode: .., x_anode: ..}")
     output_times: Any = Field(20, description="snapshots in solution.pvd: a count (even in capacity) or a list "
                                               "of times")
@@ -132,21 +136,38 @@ class TransientSpec(PhysicsBase):
 THICKNESSES_UM = Range("um", 0.0, 1e4, low_open=True)
 
 
-def _planar_equivalent_key(value: Any) -> str | bool | dict[str, float]:
-    """``physics.planar_equivalent`` checked: auto, false (true means auto), or
-    {electrolyte_thickness: length} (um, or with a unit)."""
+#: the film thicknesses a case may give its planar equivalent (``physics.planar_equivalent: {..}``)
+PLANAR_THICKNESS_KEYS = ("electrolyte_thickness", "cathode_thickness", "anode_thickness")
+#: how the planar equivalent's electrode films are sized (mb3d.equivalent)
+PLANAR_FILMS = ("same_volume", "same_diffusion_length")
+
+
+def _planar_equivalent_key(value: Any) -> bool | dict[str, Any]:
+    """``physics.planar_equivalent`` checked and normalised to False or {films: .., <thickness>: um}:
+    auto (true) = same_volume, same_diffusion_length, false, or a mapping of films and one or more
+    of electrolyte_thickness, cathode_thickness, anode_thickness (um, or with a unit)."""
     key = "physics.planar_equivalent"
-    if value is True or value == "auto":
-        return "auto"
     if value is False:
         return False
-    if isinstance(value, Mapping) and set(value) == {"electrolyte_thickness"}:
-        try:
-            t = _quantity_value(value["electrolyte_thickness"], THICKNESSES_UM, f"{key}.electrolyte_thickness")
-        except ValueError as exc:
-            raise CaseError(str(exc)) from None
-        return {"electrolyte_thickness": t}
-    raise CaseError(f"{key} = {value!r}: must be auto, false or {{electrolyte_thickness: <length>}}")
+    if value is True or value == "auto":
+        return {"films": "same_volume"}
+    if value in PLANAR_FILMS:
+        return {"films": value}
+    allowed = {"films", *PLANAR_THICKNESS_KEYS}
+    if not isinstance(value, Mapping) or not value or not set(value) <= allowed:
+        raise CaseError(f"{key} = {value!r}: must be auto, false, {' or '.join(PLANAR_FILMS)}, or a mapping of "
+                        f"films and {', '.join(PLANAR_THICKNESS_KEYS)} (lengths)")
+    films = value.get("films", "same_volume")
+    if films not in PLANAR_FILMS:
+        raise CaseError(f"{key}.films = {films!r}: must be one of {', '.join(PLANAR_FILMS)}")
+    out: dict[str, Any] = {"films": films}
+    for k in PLANAR_THICKNESS_KEYS:
+        if k in value:
+            try:
+                out[k] = _quantity_value(value[k], THICKNESSES_UM, f"{key}.{k}")
+            except ValueError as exc:
+                raise CaseError(str(exc)) from None
+    return out
 
 
 def _quantity_value(value: Any, valid: Range, key: str) -> float:
@@ -321,18 +342,25 @@ def run_planar_equivalent(setup: Setup) -> dict[str, Any]:
     from ..pipeline import run_case  # noqa: PLC0415
 
     case = setup.case
-    key = case.model.physics.planar_equivalent
-    given = key["electrolyte_thickness"] * 1e-6 if isinstance(key, Mapping) else None
+    key = dict(case.model.physics.planar_equivalent)
+    films = key.pop("films")
+    given = {k: v * 1e-6 for k, v in key.items()}
     distance = interelectrode_distance_m(setup.mesh)
-    eq = planar_equivalent_case(case, setup.metrics.volume_m3, setup.footprint_m2, distance, given)
-    own = case.raw["architecture"] == "planar"
+    m = setup.metrics
+    per_area = {e: m.volume_m3[e] / m.interface_area_m2[e] for e in ELECTRODES}
+    eq = planar_equivalent_case(case, m.volume_m3, setup.footprint_m2, distance, given,
+                                per_area if films == "same_diffusion_length" else None)
+    planar = case.raw["architecture"] == "planar"
+    own = planar and not given
     g = eq.raw["geometry"]
-    return {"geometry": {"cathode_thickness_um": g["cathode_thickness"], "anode_thickness_um": g["anode_thickness"],
-                         "electrolyte_thickness_um": g["electrolyte_thickness"],
-                         "interelectrode_distance_um": distance * 1e6,
-                         "electrolyte_thickness_from": ("case" if own else "planar_equivalent.electrolyte_thickness"
-                                                        if given is not None else "interelectrode_distance")},
-            "same_as_case": own, "solution": None if own else run_case(eq).record["solution"]}
+    derived = {"electrolyte_thickness": "case" if planar else "interelectrode_distance",
+               **{f"{e}_thickness": "case" if planar else f"volume_per_{'area' if films == 'same_diffusion_length' else 'footprint'}"
+                  for e in ELECTRODES}}
+    geometry = {f"{k}_um": g[k] for k in PLANAR_THICKNESS_KEYS}
+    geometry["interelectrode_distance_um"] = distance * 1e6
+    geometry.update({f"{k}_from": f"planar_equivalent.{k}" if k in given else derived[k] for k in PLANAR_THICKNESS_KEYS})
+    return {"geometry": geometry, "films": films, "same_as_case": own,
+            "solution": None if own else run_case(eq).record["solution"]}
 
 
 def snapshot_rule(protocol: Protocol, capacity_C: float):
@@ -452,7 +480,8 @@ def planar_record(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, A
     if planar is None:
         return None
     eq = rates if planar["same_as_case"] else planar["solution"]["rate_capability"]
-    return {"geometry": planar["geometry"], "same_as_case": planar["same_as_case"], "rate_capability": eq,
+    return {"geometry": planar["geometry"], "films": planar["films"], "same_as_case": planar["same_as_case"],
+            "rate_capability": eq,
             "energy_ratio_at_equal_power": ragone_ratio(rates, eq)}
 
 
