@@ -4,7 +4,9 @@ Each entry of IMAGES runs a case in memory (mb3d.pipeline.run_case) and writes o
 to docs/images/. The images are deterministic in size (mb3d.views.WINDOW). DISCHARGE runs three cells
 with the same practical capacity per footprint (325.6 uAh/cm2 of LiCoO2) at 1C and plots their
 voltage against delivered capacity (matplotlib): the planar film, the demo pillar cell and a slim
-pillar cell (about 3 minutes on 2 cores).
+pillar cell (about 3 minutes on 2 cores). RAGONE runs the cases of
+studies/pillars_vs_planar_ragone.yaml (its base case at three pitches, each with its planar
+equivalent) and plots energy against power per footprint and the energy ratio at equal C-rate.
 """
 from __future__ import annotations
 
@@ -69,10 +71,61 @@ def discharge_curves(path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> int:
+#: the pitches of studies/pillars_vs_planar_ragone.yaml (its base case, cases/interdigitated_pillars_ragone.yaml)
+RAGONE_PITCHES_UM = (5, 8, 12)
+
+
+def ragone_study(path: Path) -> None:
+    """The Ragone plot of the pillar study against its planar equivalent, and the energy ratio at
+    equal C-rate against the C-rate, one PNG with two panels."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    base = load_case_file(ROOT / "cases" / "interdigitated_pillars_ragone.yaml")
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.0, 4.0), dpi=120)
+    planar = None
+    for pitch in RAGONE_PITCHES_UM:
+        rec = run_case(base.with_(**{"geometry.pitch": pitch})).record
+        s, gain = rec["solution"], rec["geometry"]["area_gain"]["cathode"]
+        rc, pe = s["rate_capability"], s["planar_equivalent"]
+        planar = pe
+        line, = ax.loglog([r["mean_power_uW_cm2"] for r in rc.values()], [r["energy_uWh_cm2"] for r in rc.values()],
+                          "o-", label=f"pillars, pitch {pitch} um (area gain {gain:.2f})")
+        rates = [r["rate_C"] for r in rc.values()]
+        bx.semilogx(rates, list(pe["energy_ratio_at_equal_rate"].values()), "o-", color=line.get_color(),
+                    label=f"pitch {pitch} um")
+        bx.axhline(gain, color=line.get_color(), ls=":", lw=1)
+        print(f"  pitch {pitch}: ratio at equal rate {[round(v, 3) for v in pe['energy_ratio_at_equal_rate'].values()]}")
+    g = planar["geometry"]
+    prc = planar["rate_capability"]
+    ax.loglog([r["mean_power_uW_cm2"] for r in prc.values()], [r["energy_uWh_cm2"] for r in prc.values()], "s--",
+              color="k", label=f"planar: {g['cathode_thickness_um']:.0f} um LiCoO2, "
+                                f"{g['electrolyte_thickness_um']:.0f} um LiPON")
+    ax.set_xlabel("mean power per footprint (uW/cm2)")
+    ax.set_ylabel("energy per footprint (uWh/cm2)")
+    ax.set_title("Li | LiPON | LiCoO2 pillars (r 2 um, 20 um tall), C/10 to 10C", fontsize=10)
+    bx.set_xlabel("C-rate (1/h, each cell's own 1C)")
+    bx.set_ylabel("energy / planar energy at the same C-rate (-)")
+    bx.set_title("dotted: area gain (the ratio at vanishing rate)", fontsize=10)
+    for a in (ax, bx):
+        a.grid(alpha=0.3, which="both")
+        a.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Render every image, or only those named: geometry, current, discharge, ragone
+    (``python docs/make_images.py ragone``)."""
+    only = set(argv if argv is not None else sys.argv[1:])
     out = ROOT / "docs" / "images"
     out.mkdir(parents=True, exist_ok=True)
     for case_file, preset, name in IMAGES:
+        if only and preset not in only:
+            continue
         case = load_case_file(ROOT / "cases" / case_file)
         res = run_case(case)
         m, f = res.mesh, res.fields
@@ -81,8 +134,11 @@ def main() -> int:
         views.screenshot(vol, ifc, {n: k for k, n in enumerate(m.region_names)}, preset, out / name,
                          title=f"{case.name}: {preset}")
         print(f"wrote docs/images/{name} ({case_file}, {preset})")
-    discharge_curves(out / "discharge_pillars_vs_planar.png")
-    print("wrote docs/images/discharge_pillars_vs_planar.png")
+    for key, func, name in [("discharge", discharge_curves, "discharge_pillars_vs_planar.png"),
+                            ("ragone", ragone_study, "ragone_pillars_vs_planar.png")]:
+        if not only or key in only:
+            func(out / name)
+            print(f"wrote docs/images/{name}")
     return 0
 
 

@@ -18,7 +18,7 @@ import io
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -234,6 +234,8 @@ class TransientRun:
     steps: tuple[Step, ...] = ()
     rates: tuple[RateRun, ...] = ()
     planar: Mapping[str, Any] | None = None
+    #: rate_capability computed once for the record and the files
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def practical_capacity_C(setup: Setup, x0: Mapping[str, float | None]) -> dict[str, float]:
@@ -453,7 +455,10 @@ def end_losses(system: TransientSystem, y: np.ndarray) -> dict[str, Any] | None:
 
 def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]]:
     """Per rate of ``physics.rates`` (keyed as written), the step whose rate it sets: capacity,
-    energy, mean power and voltage per footprint, utilisation, duration, why it ended, Li balance."""
+    energy, mean power and voltage per footprint, utilisation, duration, why it ended, Li balance
+    (computed once per run: the record and the files share it)."""
+    if "rate_capability" in run.derived:
+        return run.derived["rate_capability"]
     practical = run.practical_capacity_C / setup.footprint_m2 * C_TO_UAH / M2_TO_CM2
     k = rate_step_index(run.protocol.steps)
     out = {}
@@ -467,14 +472,16 @@ def rate_capability(setup: Setup, run: TransientRun) -> dict[str, dict[str, Any]
                            "ended_by": row["ended_by"],
                            "lithium_balance_relative_error": lithium_balance(run.system, r.trajectory),
                            "end_of_discharge": end_losses(run.system, r.trajectory.op_end_states[k])}
+    run.derived["rate_capability"] = out
     return out
 
 
 def planar_record(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, Any] | None
                   ) -> dict[str, Any] | None:
     """The ``planar_equivalent`` block: its geometry, its rate capability and, per rate of the
-    case, the case's energy over the planar equivalent's at the same mean power (a planar case is
-    its own equivalent: ratios 1); None when not run (``planar_equivalent: false``)."""
+    case, the case's energy over the planar equivalent's at the same mean power per footprint and
+    at the same C-rate (each cell's own 1C; a planar case is its own equivalent: ratios 1); None
+    when not run (``planar_equivalent: false``)."""
     from ..equivalent import ragone_ratio  # noqa: PLC0415
 
     if planar is None:
@@ -482,7 +489,9 @@ def planar_record(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, A
     eq = rates if planar["same_as_case"] else planar["solution"]["rate_capability"]
     return {"geometry": planar["geometry"], "films": planar["films"], "same_as_case": planar["same_as_case"],
             "rate_capability": eq,
-            "energy_ratio_at_equal_power": ragone_ratio(rates, eq)}
+            "energy_ratio_at_equal_power": ragone_ratio(rates, eq),
+            "energy_ratio_at_equal_rate": {k: (r["energy_uWh_cm2"] / eq[k]["energy_uWh_cm2"]
+                                               if eq[k]["energy_uWh_cm2"] > 0 else None) for k, r in rates.items()}}
 
 
 def record(setup: Setup, run: TransientRun) -> tuple[dict[str, Any], None]:
