@@ -672,6 +672,16 @@ def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
         rows += [("delivered capacity (uAh/cm2)", s["delivered_capacity_uAh_cm2"], None),
                  ("delivered energy (uWh/cm2)", s["delivered_energy_uWh_cm2"], None),
                  ("utilisation", s["utilisation"], None), ("mean voltage (V)", s["mean_voltage_V"], None)]
+    pe = s.get("planar_equivalent")
+    versus = pe["energy_ratio_at_equal_rate"] if pe and not pe["same_as_case"] else {}
+    for key, r in (s.get("rate_capability") or {}).items():
+        ratio = versus.get(key)
+        rows.append((f"energy at {key} (uWh/cm2)", f"{r['energy_uWh_cm2']:.4g} ({r['utilisation']:.0%} used"
+                     + (f", {ratio:.2f} x planar)" if ratio is not None else ")"), None))
+    if versus:
+        g = pe["geometry"]
+        rows.append(("planar equivalent (um)", f"cathode {g['cathode_thickness_um']:.3g}, electrolyte "
+                                               f"{g['electrolyte_thickness_um']:.3g}", None))
     rows += [("time steps (rejected)", f"{s['time_steps']} ({s['rejected_steps']})", None)]
     return rows
 
