@@ -193,6 +193,11 @@ class Params:
         """Rules that depend on the modelled domain or on the build options (e.g.
         ``thin_layer_limit``, metres); raise :class:`ParameterError`."""
 
+    def default_interface_size(self, size: float) -> float:
+        """``mesh.interface_size`` (m) when the case gives none, for a bulk size ``size`` (m):
+        ``size / 4``; an architecture whose mesher needs a finer one says so here."""
+        return size / 4
+
     def box(self, domain: "Domain") -> tuple[float, float]:
         """Size of the modelled domain from the parameters alone (no gmsh), to estimate the work.
 

@@ -114,6 +114,11 @@ class SpongeParams(Params):
         (see :meth:`Params.box`)."""
         return self.width ** 2, self.height
 
+    def default_interface_size(self, size: float) -> float:
+        """``size / 4``, and at most half the film so that the default mesh resolves it (the rule
+        of :meth:`check_build`)."""
+        return min(size / 4, self.electrolyte_thickness / 2)
+
     def check_build(self, domain: Domain, options: dict[str, float]) -> None:
         isize = options.get("interface_size")
         if isize is not None and isize > 0.5 * self.electrolyte_thickness * (1 + 1e-9):

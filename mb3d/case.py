@@ -175,7 +175,8 @@ class MeshSpec(_Strict):
 
     size: Length = Field(2.0, description="target element size in the bulk")
     interface_size: Length | None = Field(None, description="element size on the electrode interfaces, <= "
-                                                            "size (default size / 4)")
+                                                            "size (default size / 4; sponge: also <= "
+                                                            "electrolyte_thickness / 2)")
     order: Literal[1, 2] = Field(1, description="Lagrange element order")
     thin_layer_limit: Length = Field(0.1, description="films thinner than this are collapsed to surfaces")
     max_elements: int = Field(MAX_ELEMENTS, ge=1000, le=10**8, strict=True,
@@ -532,6 +533,9 @@ def load_case(raw: dict[str, Any]) -> Case:
     arr = model.array or ArraySpec()
     domain = Domain(model.domain, arr.nx, arr.ny) if model.domain == "array" else Domain()
     params = _geometry(arch, model.geometry)
+    if model.mesh.interface_size is None:       # the architecture's default (size / 4, or finer)
+        isize = _round(params.default_interface_size(model.mesh.size * 1e-6) * 1e6)
+        model = model.model_copy(update={"mesh": model.mesh.model_copy(update={"interface_size": isize})})
     try:
         params.check_build(domain, case_options(model))
     except ParameterError as exc:

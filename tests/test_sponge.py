@@ -142,3 +142,21 @@ def test_floating_pieces_are_found_across_periodic_faces():
     mask = left | post
     assert not _floating(tets, mask, top, pairs).any()                  # joined across x = 0 / x = 1
     assert _floating(tets, mask, top, np.zeros((0, 2), int))[left].all()  # without periodicity: cut off
+
+
+def test_a_sponge_without_a_mesh_block_gets_an_interface_size_that_resolves_its_film():
+    """The 10 x 10 x 23 um gyroid of issue 20 (0.4 um film) with no ``mesh:`` block: the default
+    interface size is min(size / 4, film / 2) = 0.2 um, so the case loads (it was refused: the
+    global default 0.5 um breaks the mesher's rule interface_size <= film / 2); a thick film keeps
+    size / 4; a given interface size that breaks the rule is still refused, naming it."""
+    from mb3d.case import CaseError, load_case  # noqa: PLC0415
+
+    geometry = {"kind": "gyroid", "solid_fraction": 0.5, "cell_size": 10, "width": 10,
+                "electrolyte_thickness": 0.4, "web_height": 20, "height": 23}
+    raw = {"name": "gyroid-default-mesh", "architecture": "sponge", "domain": "unit_cell", "geometry": geometry,
+           "materials": {"electrolyte": "LiPON", "anode": "Li", "cathode": "LiCoO2"}, "physics": {"voltage": 0.1}}
+    assert load_case(raw).mesh.interface_size == pytest.approx(0.2e-6, rel=1e-12)
+    thick = {**raw, "geometry": {**geometry, "electrolyte_thickness": 2.0}}
+    assert load_case(thick).mesh.interface_size == pytest.approx(0.5e-6, rel=1e-12)
+    with pytest.raises(CaseError, match=re.escape("mesh.interface_size = 0.5: must be <= electrolyte_thickness / 2")):
+        load_case({**raw, "mesh": {"interface_size": 0.5}})
