@@ -49,6 +49,9 @@ class MeshData:
         For interface boundaries, the feature index of each triangle (-1 elsewhere).
     min_quality : float
         Smallest minSICN quality of the tetrahedra (1 = regular, <= 0 = inverted).
+    translations_m : tuple of (float, float, float)
+        A periodic cell's lattice translations, metres: the nodes of its ``periodic`` faces match
+        under them (gmsh ``setPeriodic``); empty otherwise.
     """
 
     points_m: np.ndarray
@@ -58,6 +61,7 @@ class MeshData:
     boundary_tris: Mapping[str, np.ndarray]
     boundary_feature: Mapping[str, np.ndarray]
     min_quality: float
+    translations_m: tuple[tuple[float, float, float], ...] = ()
 
     def region_mask(self, name: str) -> np.ndarray:
         """Boolean mask of the tetrahedra of region ``name``."""
@@ -115,9 +119,42 @@ def mesh_geometry(geo: Geometry, size_m: float, interface_size_m: float,
     opt("Mesh.Algorithm", 6)
     opt("Mesh.Algorithm3D", algorithm3d)
     _set_size_fields(geo, size, isize)
+    if geo.translations_m:
+        set_periodic(geo)
     with gmsh_errors("gmsh could not mesh the geometry", MESH_ADVICE):
         gmsh.model.mesh.generate(3)
     return read_mesh(geo)
+
+
+def set_periodic(geo: Geometry) -> None:
+    """Make the mesh of every ``periodic`` face the translate of its opposite face's (gmsh
+    ``setPeriodic``), for each lattice translation of the cell: a face whose bounding box moved by
+    the translation is another periodic face's becomes that face's image.
+
+    Raises
+    ------
+    GeometryError
+        If a periodic face has no partner under any translation.
+    """
+    s = 1.0 / MODEL_UNIT_M
+    faces = list(geo.boundaries.get("periodic", ()))
+    boxes = {f: np.array(gmsh.model.getBoundingBox(2, f)) for f in faces}
+    scale = max(float(np.ptp(np.concatenate([b[:3], b[3:]]))) for b in boxes.values()) if boxes else 1.0
+    tol = 1e-6 * scale
+    paired = set()
+    for tx, ty in geo.translations_m:
+        shift = np.array([tx * s, ty * s, 0.0] * 2)
+        for f in faces:
+            for g in faces:
+                if g != f and np.abs(boxes[f] + shift - boxes[g]).max() < tol:
+                    affine = [1, 0, 0, tx * s, 0, 1, 0, ty * s, 0, 0, 1, 0, 0, 0, 0, 1]
+                    gmsh.model.mesh.setPeriodic(2, [g], [f], affine)
+                    paired.update((f, g))
+    lone = sorted(set(faces) - paired)
+    if lone:
+        lo = boxes[lone[0]][:3] * MODEL_UNIT_M * 1e6
+        raise GeometryError(f"the periodic faces do not match: the face at ({lo[0]:.6g}, {lo[1]:.6g}, {lo[2]:.6g}) "
+                            "um has no translate among the opposite faces")
 
 
 def spatial_order(points: np.ndarray) -> np.ndarray:
@@ -193,4 +230,5 @@ def read_mesh(geo: Geometry) -> MeshData:
         feats[name] = np.concatenate(ff) if ff else np.zeros(0, dtype=np.int32)
     return MeshData(points_m=points, tets=tets_a, tet_region=np.concatenate(regs),
                     region_names=region_names, boundary_tris=MappingProxyType(tris),
-                    boundary_feature=MappingProxyType(feats), min_quality=float(quality.min()))
+                    boundary_feature=MappingProxyType(feats), min_quality=float(quality.min()),
+                    translations_m=tuple((x, y, 0.0) for x, y in geo.translations_m))

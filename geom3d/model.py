@@ -212,6 +212,9 @@ class Geometry:
         For each feature, its interface surfaces (filled by :func:`name_boundaries`).
     layers : tuple of LayerRecord
         The films of a conformal stack, from the substrate outward (empty for other designs).
+    translations_m : tuple of (float, float)
+        For a periodic cell, the lattice translations (metres) that map its ``periodic`` faces onto
+        each other; empty for mirror cells and arrays.
     """
 
     architecture: str
@@ -225,6 +228,7 @@ class Geometry:
     mirror_edges: tuple[bool, ...] = ()
     feature_surfaces: tuple[tuple[int, ...], ...] = field(default=())
     layers: tuple[LayerRecord, ...] = ()
+    translations_m: tuple[tuple[float, float], ...] = ()
 
     @property
     def interfaces(self) -> dict[str, tuple[int, ...]]:
@@ -369,10 +373,12 @@ def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | 
            outer: Callable[[str, tuple[float, ...]], str], features: tuple[Feature, ...],
            footprint_area_m2: float, singular_edges: bool,
            outline_m: Sequence[tuple[float, float]], mirror_edges: Sequence[bool] | bool,
-           aliases: Mapping[str, str] | None = None, layers: tuple[LayerRecord, ...] = ()) -> Geometry:
+           aliases: Mapping[str, str] | None = None, layers: tuple[LayerRecord, ...] = (),
+           translations_m: Sequence[tuple[float, float]] = ()) -> Geometry:
     """Synchronise, name, tag and check a model; return its :class:`Geometry` record.
 
-    ``mirror_edges`` is one flag per outline edge, or one flag for all of them.
+    ``mirror_edges`` is one flag per outline edge, or one flag for all of them. A periodic cell
+    names its lateral faces ``periodic`` and gives its lattice ``translations_m`` (metres).
     """
     outline = tuple((float(x), float(y)) for x, y in outline_m)
     if isinstance(mirror_edges, bool):
@@ -389,4 +395,4 @@ def finish(architecture: str, domain: Domain, regions: Mapping[str, list[int] | 
                     features=features, footprint_area_m2=footprint_area_m2,
                     singular_edges=singular_edges, outline_m=outline,
                     mirror_edges=tuple(bool(m) for m in mirror_edges), feature_surfaces=feature_surfaces,
-                    layers=layers)
+                    layers=layers, translations_m=tuple((float(x), float(y)) for x, y in translations_m))

@@ -193,6 +193,11 @@ class Params:
         """Rules that depend on the modelled domain or on the build options (e.g.
         ``thin_layer_limit``, metres); raise :class:`ParameterError`."""
 
+    def periodic(self, domain: "Domain") -> bool:
+        """Whether the modelled cell is periodic: its lateral faces are named ``periodic`` and joined
+        by the solver (a unit cell without mirror planes); false for mirror cells and arrays."""
+        return False
+
     def default_interface_size(self, size: float) -> float:
         """``mesh.interface_size`` (m) when the case gives none, for a bulk size ``size`` (m):
         ``size / 4``; an architecture whose mesher needs a finer one says so here."""

@@ -27,7 +27,8 @@ Feature size. An opaque feature is a connected component of the shadow; its widt
 diameter of a disk inside it that is tangent to its outline, found by testing points of the outline
 (a grid of lines of width w gives w, a round pillar its diameter, a square pillar its side, a wall its
 thickness; at a crossing of lines the tangent disks are still of diameter w). The unit cell is first unfolded by reflecting it (and its shadow) across its mirror
-edges six times, so that a line or pillar cut by mirror planes shows its full width. The smallest and
+edges six times (a periodic cell: translated by its lattice vectors), so that a line or pillar cut by
+the cell's faces shows its full width. The smallest and
 largest such widths are ``smallest_opaque_feature_um`` and ``largest_opaque_feature_um`` (the line width
 of a grid, the diameter of a pillar, the wall thickness). An eye resolving 1 arcminute sees a feature
 of width w only up to the distance w / tan(1'); beyond ``invisible_at_distance_cm`` = largest width /
@@ -266,6 +267,16 @@ def _unfold(outline: Polygon, mirror: tuple[bool, ...], shade, depth: int = 6):
     return _close(_union([_polygons(sh) for _, sh in cells]), 1e-6 * math.sqrt(outline.area))
 
 
+def _translate(outline: Polygon, translations_m, shade, reach: int = 2):
+    """The shadow of a periodic cell and its translates by i t1 + j t2, |i|, |j| <= ``reach``, so that
+    a line cut by the cell's faces shows its full width."""
+    s = 1.0 / MODEL_UNIT_M
+    (ax, ay), (bx, by) = [(x * s, y * s) for x, y in translations_m]
+    images = [shapely.affinity.translate(shade, i * ax + j * bx, i * ay + j * by)
+              for i in range(-reach, reach + 1) for j in range(-reach, reach + 1)]
+    return _close(_union([_polygons(g) for g in images]), 1e-6 * math.sqrt(outline.area))
+
+
 def _close(geom, delta: float):
     """Morphological closing by ``delta`` with mitre joins: seals seams and pinholes narrower than
     2 delta and keeps corners sharp. Falls back to the input if GEOS returns something else."""
@@ -431,7 +442,12 @@ def _transparency(geo: Geometry, outline: Polygon, transmittance: float) -> Tran
     if open_area < 1e-12 * outline.area:  # round-off of the polygon union
         open_area = 0.0
     fraction = open_area / outline.area * transmittance
-    unfolded = _unfold(outline, geo.mirror_edges, shade) if any(geo.mirror_edges) else shade
+    if geo.translations_m:
+        unfolded = _translate(outline, geo.translations_m, shade)
+    elif any(geo.mirror_edges):
+        unfolded = _unfold(outline, geo.mirror_edges, shade)
+    else:
+        unfolded = shade
     widths = _widths(outline, unfolded, rough) if shade.area > 0 and open_area > 1e-12 * outline.area else []
     lo = min(widths) * s if widths else None
     hi = max(widths) * s if widths else None

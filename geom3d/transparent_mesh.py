@@ -12,9 +12,11 @@ Where a line face meets the flush substrate the primary current density is singu
 
 Domains:
 
-* ``unit_cell``: the mirror cell [0, p/2] x [0, p/2]. The planes x = 0 and x = p/2 are mirror planes of
-  both grids only when dx is 0 or p/2 (the same for y), so the unit cell takes offsets whose components
-  are 0 or p/2; any other offset needs ``domain: array``.
+* ``unit_cell``: the mirror cell [0, p/2] x [0, p/2] when the offset allows it: the planes x = 0 and
+  x = p/2 are mirror planes of both grids only when dx is 0 or p/2 (the same for y). With any other
+  offset (or ``cell: periodic``) the unit cell is the periodic cell [0, p] x [0, p]: its lateral faces
+  are named ``periodic``, meshed as translates of each other (gmsh ``setPeriodic``) and joined by
+  the solver (``solvers/periodic.py``); lines cut by the faces are clipped to the cell.
 * ``array``: nx x ny grid cells, i.e. nx + 1 (ny + 1) lines of each grid across the chip, with a
   half-pitch margin; lines run to the chip edge and are clipped there.
 
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 import gmsh
 
 from .model import Feature, Geometry, finish, outline_edge
-from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length, length_pair, number
+from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, length, length_pair, number
 
 NAME = "transparent_mesh"
 SUMMARY = "two facing grids of electrode lines embedded flush in transparent substrates"
@@ -55,6 +57,9 @@ class TransparentMeshParams(Params):
                                               rule="two lengths in [0, pitch/2]")
     substrate_transmittance: float = number(1.0, "optical transmittance of the substrates and electrolyte",
                                             0.0, 1.0)
+    cell: str = choice("auto", ("auto", "mirror", "periodic"),
+                       "unit cell: the mirror cell [0, p/2]^2 (offsets 0 or p/2 only), the periodic cell "
+                       "[0, p]^2 (any offset), or auto (mirror where the offset allows it)")
 
     def check(self) -> None:
         p, w = self.pitch, self.line_width
@@ -70,15 +75,29 @@ class TransparentMeshParams(Params):
         """The unit cell takes offsets 0 or pitch/2; the interface mesh resolves the lines and the
         openings between them (``options["interface_size"]``, metres). The electrolyte slab and the
         line heights are layers, which gmsh meshes however thin."""
-        if domain.kind == "unit_cell":
+        if domain.kind == "unit_cell" and self.cell == "mirror":
             self.cell_offset()
         self.require_resolved("line_width", options, "the grid lines")
         self.require_gap(self.pitch - self.line_width, "pitch - line_width", options,
                          "the openings between the lines")
 
+    def periodic(self, domain: Domain) -> bool:
+        """Whether the modelled cell is the periodic cell [0, p]^2 (see the module docstring)."""
+        if domain.kind != "unit_cell" or self.cell == "mirror":
+            return False
+        if self.cell == "periodic":
+            return True
+        try:
+            self.cell_offset()
+        except ParameterError:
+            return True
+        return False
+
     def extent(self, domain: Domain) -> tuple[float, float, float, float]:
         """Footprint box (x0, y0, x1, y1) of the modelled cell or array, metres."""
         p = self.pitch
+        if self.periodic(domain):
+            return 0.0, 0.0, p, p
         if domain.kind == "unit_cell":
             return 0.0, 0.0, p / 2, p / 2
         return -p / 2, -p / 2, domain.nx * p + p / 2, domain.ny * p + p / 2
@@ -87,6 +106,9 @@ class TransparentMeshParams(Params):
         """Centre coordinates of one grid's lines: x of the lines along y, y of the lines along x,
         metres (the unit cell's lines at 0 or pitch/2)."""
         p = self.pitch
+        if self.periodic(domain):            # the line and its neighbours that reach into [0, p]
+            dx, dy = self.offset if electrode == "anode" else (0.0, 0.0)
+            return [dx - p, dx, dx + p], [dy - p, dy, dy + p]
         if domain.kind == "unit_cell":
             ox, oy = self.cell_offset() if electrode == "anode" else (False, False)
             return [p / 2 if ox else 0.0], [p / 2 if oy else 0.0]
@@ -126,8 +148,8 @@ class TransparentMeshParams(Params):
                 out.append(True)
             else:
                 raise ParameterError("geometry.offset", self.show("offset"),
-                                     f"domain unit_cell needs each component 0 or pitch/2 (mirror "
-                                     f"symmetry; {axis} is {v / 1e-6:.6g} um): use domain: array for "
+                                     f"the mirror cell (cell: mirror) needs each component 0 or pitch/2 "
+                                     f"({axis} is {v / 1e-6:.6g} um): use cell: periodic (or auto) for "
                                      "another offset")
         return out[0], out[1]
 
@@ -148,20 +170,26 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
     # lines: (electrode, axis the line runs along, centre coordinate across, z0, dz, fraction)
     lines: list[tuple[str, str, float, float, float, float]] = []
     x0, y0, x1, y1 = p.extent(domain)
+    periodic = p.periodic(domain)
     frac = 0.5 / 4 if domain.kind == "unit_cell" else 1.0
     for electrode, z0, dz in (("cathode", -tc, tc), ("anode", te, ta)):
         along_y, along_x = p.grid_centres(domain, electrode)
         lines += [(electrode, "y", c, z0, dz, frac) for c in along_y]
         lines += [(electrode, "x", c, z0, dz, frac) for c in along_x]
     side, mirror = ("symmetry", True) if domain.kind == "unit_cell" else ("outer", False)
+    if periodic:
+        side, mirror = "periodic", False
+        lines = [ln for ln in lines if _clipped(ln, x0, y0, x1, y1, w) is not None]
+        # a periodic cell holds one line of each direction per grid: a piece counts by its width
+        lines = [(e, a, c, z0, dz, 0.5 * (_clipped((e, a, c), x0, y0, x1, y1, w)[1]
+                                          - _clipped((e, a, c), x0, y0, x1, y1, w)[0]) / w)
+                 for e, a, c, z0, dz, _ in lines]
     tools = []
     for electrode, along, c, z0, dz, _ in lines:
-        lo, hi = c - w / 2, c + w / 2
+        lo, hi = _clipped((electrode, along, c), x0, y0, x1, y1, w)
         if along == "y":
-            lo, hi = max(lo, x0), min(hi, x1)
             tools.append(occ.addBox(lo * s, y0 * s, z0, (hi - lo) * s, (y1 - y0) * s, dz))
         else:
-            lo, hi = max(lo, y0), min(hi, y1)
             tools.append(occ.addBox(x0 * s, lo * s, z0, (x1 - x0) * s, (hi - lo) * s, dz))
     body = occ.addBox(x0 * s, y0 * s, 0, (x1 - x0) * s, (y1 - y0) * s, te)
     _, children = occ.fragment([(3, body)], [(3, t) for t in tools])
@@ -196,5 +224,14 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
 
     outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     return finish(NAME, domain, regions, outer, tuple(features), (x1 - x0) * (y1 - y0), True,
-                  outline, mirror)
+                  outline, mirror, translations_m=((x1 - x0, 0.0), (0.0, y1 - y0)) if periodic else ())
+
+
+def _clipped(line: tuple, x0: float, y0: float, x1: float, y1: float, w: float) -> tuple[float, float] | None:
+    """The across-extent (lo, hi) of a line clipped to the footprint box, None when it misses it
+    (metres)."""
+    _, along, c = line[:3]
+    lo, hi = (x0, x1) if along == "y" else (y0, y1)
+    a, b = max(c - w / 2, lo), min(c + w / 2, hi)
+    return (a, b) if b > a + 1e-12 * w else None
 

@@ -546,10 +546,22 @@ def load_case(raw: dict[str, Any]) -> Case:
     footprint, height = params.box(domain)
     check_work(model, footprint * height, lattice=arch.implicit)
     physics = _physics(model.physics)
+    _check_periodic(arch, params, domain, physics.model)
     model = model.model_copy(update={"physics": physics})
     materials = _materials(model, params)
     physics.check(materials)
     return Case(model, arch, params, domain, MappingProxyType(materials), raw_json, physics.si(), _mesh_si(model))
+
+
+def _check_periodic(arch, params, domain: Domain, name: str) -> None:
+    """A periodic cell needs a model that joins its periodic faces (``Model.periodic``)."""
+    from . import models  # noqa: PLC0415
+
+    if params.periodic(domain) and not models.get(name).periodic:
+        solvers = [m for m in models.names() if models.get(m).periodic]
+        raise CaseError(f"physics.model = {name}: does not solve periodic cells yet, and this {arch.name} unit cell "
+                        f"is periodic (no mirror planes); use physics.model: {' or '.join(solvers)}, "
+                        "or domain: array")
 
 
 def _mesh_si(model: CaseModel) -> SI:

@@ -20,6 +20,7 @@ from solvers.cell import CellError, CellProblem, build_cell_problem
 from solvers.constants import C_TO_UAH, M2_TO_CM2, M2_TO_UM2, M3_TO_UM3, M_TO_UM
 from solvers.materials import library
 from solvers.names import ELECTRODES
+from solvers.periodic import PeriodicError
 
 from . import __version__, models
 from .case import Case, check_work, estimated_elements
@@ -194,10 +195,14 @@ def cell_problem(case: Case, mesh: MeshData) -> CellProblem:
     names = list(mesh.boundary_tris)
     collectors = {e: tuple(collector_boundaries(names, mesh.region_names, e)) for e in ELECTRODES}
     try:
-        return build_cell_problem(mesh.points_m, mesh.tets, mesh.tet_region, tuple(mesh.region_names),
-                                  mesh.boundary_tris, mesh.boundary_feature, case.mesh.order, collectors)
-    except CellError as exc:
+        cell = build_cell_problem(mesh.points_m, mesh.tets, mesh.tet_region, tuple(mesh.region_names),
+                                  mesh.boundary_tris, mesh.boundary_feature, case.mesh.order, collectors,
+                                  getattr(mesh, "translations_m", ()))
+        if cell.periodic:
+            cell.periodicity()          # every node of the periodic faces has its image
+    except (CellError, PeriodicError) as exc:
         raise GeometryError(str(exc)) from None
+    return cell
 
 
 def solve(case: Case, built: Built, step: Callable[[str], None] = lambda _s: None

@@ -31,6 +31,7 @@ from skfem import ElementTetP1, ElementTetP2, FacetBasis, MeshTet
 
 from .fem import dof_basis, find_facets, submesh
 from .names import ELECTRODES, ELECTROLYTE, interface_name
+from .periodic import Periodicity, match_periodic, prolongation
 
 #: Lagrange elements by order
 ELEMENTS = {1: ElementTetP1, 2: ElementTetP2}
@@ -148,6 +149,8 @@ class CellProblem:
         Every named boundary's triangles (full-mesh numbering).
     collectors : mapping
         Electrode -> names of its collector boundaries (may be empty).
+    translations_m : tuple of 3-vectors
+        A periodic cell's lattice translations, m; empty for mirror cells and arrays.
     """
 
     points: np.ndarray
@@ -159,6 +162,7 @@ class CellProblem:
     interfaces: Mapping[str, Interface]
     boundary_tris: Mapping[str, np.ndarray]
     collectors: Mapping[str, tuple[str, ...]]
+    translations_m: tuple[tuple[float, float, float], ...] = ()
     _built: dict = field(default_factory=dict, compare=False, repr=False)
 
     # --- cached discretisation -------------------------------------------------------------------
@@ -177,6 +181,28 @@ class CellProblem:
         if name not in self.region_names:
             return np.zeros(len(self.tets), dtype=bool)
         return self.tet_region == self.region_names.index(name)
+
+    @property
+    def periodic(self) -> bool:
+        """Whether the cell's ``periodic`` faces are joined (a periodic cell)."""
+        return bool(self.translations_m)
+
+    def periodicity(self) -> Periodicity:
+        """The node pairs of the ``periodic`` faces (:func:`solvers.periodic.match_periodic`, within
+        1e-6 of the cell's extent); raises :class:`solvers.periodic.PeriodicError` if they do not match."""
+        def make() -> Periodicity:
+            nodes = np.unique(self.boundary_tris.get("periodic", np.zeros((0, 3), int)))
+            extent = float(np.ptp(self.points, axis=0).max())
+            return match_periodic(self.points, nodes, self.translations_m, 1e-6 * extent)
+        return self._keep("periodicity", make)
+
+    def prolongation(self) -> sp.csr_matrix | None:
+        """Z of the electrolyte's degrees of freedom (:func:`solvers.periodic.prolongation`): None
+        for a cell that is not periodic."""
+        if not self.periodic:
+            return None
+        return self._keep("prolongation", lambda: prolongation(
+            self.periodicity(), self.electrolyte.nodes, len(self.points), self.basis() if self.order == 2 else None))
 
     def basis(self):
         """The electrolyte's Lagrange basis (degrees of freedom; one quadrature point)."""
@@ -268,7 +294,8 @@ def region_mesh(points: np.ndarray, tets: np.ndarray, mask: np.ndarray, name: st
 def build_cell_problem(points: np.ndarray, tets: np.ndarray, tet_region: np.ndarray,
                        region_names: tuple[str, ...], boundary_tris: Mapping[str, np.ndarray],
                        boundary_feature: Mapping[str, np.ndarray], order: int,
-                       collectors: Mapping[str, tuple[str, ...]] | None = None) -> CellProblem:
+                       collectors: Mapping[str, tuple[str, ...]] | None = None,
+                       translations_m: tuple[tuple[float, float, float], ...] = ()) -> CellProblem:
     """Build the cell problem of a labelled mesh (the order-independent part; bases on demand).
 
     Parameters
@@ -285,6 +312,9 @@ def build_cell_problem(points: np.ndarray, tets: np.ndarray, tet_region: np.ndar
     order : {1, 2}
     collectors : mapping, optional
         Electrode -> the boundary names wired to its collector (needed for electrode conduction).
+    translations_m : tuple of 3-vectors, optional
+        A periodic cell's lattice translations (m): its ``periodic`` faces are joined by elimination
+        (:meth:`CellProblem.prolongation`).
 
     Raises
     ------
@@ -307,7 +337,8 @@ def build_cell_problem(points: np.ndarray, tets: np.ndarray, tet_region: np.ndar
         interfaces[e] = Interface(e, facets, boundary_feature.get(interface_name(e), np.zeros(0, int)), tris)
     return CellProblem(points, tets, tet_region, region_names, int(order), electrolyte,
                        MappingProxyType(interfaces), MappingProxyType(dict(boundary_tris)),
-                       MappingProxyType({k: tuple(v) for k, v in (collectors or {}).items()}))
+                       MappingProxyType({k: tuple(v) for k, v in (collectors or {}).items()}),
+                       tuple(tuple(float(c) for c in t) for t in translations_m))
 
 
 def trace_operator(fb: FacetBasis) -> sp.csr_matrix:

@@ -27,6 +27,7 @@ from skfem import MeshTet
 
 from .cell import ELEMENTS
 from .fem import SolveInfo, dirichlet_system, dof_basis, laplace_p1, laplace_p2, p1_gradients, solve_spd
+from .periodic import reduced_dirichlet
 
 
 
@@ -100,7 +101,7 @@ def cell_gradient(mesh: MeshTet, basis, phi: np.ndarray) -> np.ndarray:
 def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
                   cathode_facets: np.ndarray, voltage_V: float, order: int = 1,
                   method: str = "auto", groups: Mapping[str, tuple[str, np.ndarray]] | None = None,
-                  rtol: float = 1e-10, basis=None) -> PrimarySolution:
+                  rtol: float = 1e-10, basis=None, periodic=None) -> PrimarySolution:
     """Solve the primary current distribution.
 
     Parameters
@@ -125,6 +126,9 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
     basis : skfem.CellBasis, optional
         For P2, the degree-of-freedom basis of ``mesh`` if already built (the cell problem keeps
         one).
+    periodic : scipy.sparse.csr_matrix, optional
+        The prolongation Z of a periodic cell (:func:`solvers.periodic.prolongation`): the system
+        is solved as Z^T K Z u_r = 0 with the interfaces held, u = Z u_r.
 
     Returns
     -------
@@ -156,9 +160,15 @@ def solve_primary(mesh: MeshTet, sigma_S_m: float, anode_facets: np.ndarray,
     fixed = np.zeros(n_dofs, dtype=bool)
     fixed[da] = fixed[dc] = True
     K = K.tocsr()
-    A, b = dirichlet_system(K, x, fixed)
+    if periodic is None:
+        A, b = dirichlet_system(K, x, fixed)
+    else:
+        x_r, fixed_r = reduced_dirichlet(periodic, x, fixed)
+        A, b = dirichlet_system((periodic.T @ K @ periodic).tocsr(), x_r, fixed_r)
     t1 = time.perf_counter()
     x, info = solve_spd(A, b, method=method, rtol=rtol)
+    if periodic is not None:
+        x = periodic @ x
     x[da], x[dc] = voltage_V, 0.0          # exact, not to rtol
     t2 = time.perf_counter()
     r = K @ x

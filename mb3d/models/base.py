@@ -121,6 +121,10 @@ class Model:
         written atomically with the others.
     summary : str
         One line for ``mb3d list``.
+    periodic : bool
+        Whether the model solves periodic cells (joins the ``periodic`` faces of a cell whose
+        geometry has lattice translations); a case pairing a periodic cell with a model that does not
+        is refused before meshing.
     """
 
     name: str
@@ -132,6 +136,7 @@ class Model:
     headline: Callable[[Mapping[str, Any]], list[tuple[str, Any, Any]]] | None = None
     summary: str = ""
     files: Callable[[Setup, Any], Mapping[str, str]] | None = None
+    periodic: bool = False
 
     def __reduce__(self) -> tuple:
         """Pickled by name (a child process looks it up in its own registry)."""

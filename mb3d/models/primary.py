@@ -46,7 +46,7 @@ def solve(setup: Setup) -> PrimarySolution:
             groups[str(k)] = (f.electrode, ifc.facets[ifc.feature == k])
     return solve_primary(cell.electrolyte.mesh, setup.sigma_S_m, cell.interfaces["anode"].facets,
                          cell.interfaces["cathode"].facets, setup.physics.voltage, order=cell.order, groups=groups,
-                         basis=cell.basis() if cell.order == 2 else None)
+                         basis=cell.basis() if cell.order == 2 else None, periodic=cell.prolongation())
 
 
 def record(setup: Setup, sol: PrimarySolution) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -97,5 +97,5 @@ def fields(setup: Setup, sol: PrimarySolution, per_facet: dict[str, np.ndarray])
     return Fields(pot, cur, *interface_fields(setup, per_facet))
 
 
-MODEL = Model("primary", PrimarySpec, solve, record, fields,
+MODEL = Model("primary", PrimarySpec, solve, record, fields, periodic=True,
               summary="electrolyte conduction between equipotential interfaces (fixed voltage)")
