@@ -69,7 +69,10 @@ def _unique_rows(rows: np.ndarray, n: int, **kw):
     return (uniq, *out[1:]) if isinstance(out, tuple) else uniq
 
 
-def _snap(tets: np.ndarray, phi: np.ndarray, snap: float) -> tuple[np.ndarray, int]:
+def _snap(tets: np.ndarray, phi: np.ndarray, snap: float, same: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Put on the level set every node whose cut point on one of its edges lies within ``snap`` of
+    it; with ``same`` (a class label per node: the copies of one point of a periodic mesh), a node
+    snaps when any copy of it does, as it would in the unfolded mesh."""
     phi = phi.copy()
     e = _unique_rows(np.sort(tets[:, EDGES].reshape(-1, 2), axis=1), len(phi))
     a, b = phi[e[:, 0]], phi[e[:, 1]]
@@ -78,6 +81,8 @@ def _snap(tets: np.ndarray, phi: np.ndarray, snap: float) -> tuple[np.ndarray, i
     near_a = e[cross][t < snap, 0]
     near_b = e[cross][t > 1 - snap, 1]
     hit = np.unique(np.concatenate([near_a, near_b]))
+    if same is not None:
+        hit = np.flatnonzero(np.isin(same, same[hit]))
     phi[hit] = 0.0
     return phi, len(hit)
 
@@ -101,7 +106,8 @@ def _split_pyramids(q: np.ndarray, apex: np.ndarray) -> np.ndarray:
     return np.stack([np.column_stack([t1, apex]), np.column_stack([t2, apex])], axis=1).reshape(-1, 4)
 
 
-def cut(points: np.ndarray, tets: np.ndarray, phi: np.ndarray, snap: float = 0.05) -> CutMesh:
+def cut(points: np.ndarray, tets: np.ndarray, phi: np.ndarray, snap: float = 0.05,
+        same: np.ndarray | None = None) -> CutMesh:
     """Split a tetrahedral mesh along the zero level set of the nodal field ``phi``.
 
     Parameters
@@ -112,12 +118,15 @@ def cut(points: np.ndarray, tets: np.ndarray, phi: np.ndarray, snap: float = 0.0
         Level-set values at the nodes (any unit); phi < 0 is the inside.
     snap : float
         Cut points closer than this fraction of the edge to a node move the node onto the level set.
+    same : ndarray (n,) of int, optional
+        For a periodic mesh, a label per node shared by the copies of one point (on opposite faces):
+        they snap together, so that the cut faces stay translates of each other.
 
     Returns
     -------
     CutMesh
     """
-    phi, n_snapped = _snap(tets, phi, snap)
+    phi, n_snapped = _snap(tets, phi, snap, same)
     s = np.sign(phi[tets]).astype(np.int8)
     crossed = (s > 0).any(axis=1) & (s < 0).any(axis=1)
     keep = np.flatnonzero(~crossed)

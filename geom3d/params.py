@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 #: Length of one gmsh model unit, in metres (the model is drawn in micrometres).
 MODEL_UNIT_M = 1e-6
@@ -192,6 +192,9 @@ class Params:
     def check_build(self, domain: "Domain", options: dict[str, float]) -> None:
         """Rules that depend on the modelled domain or on the build options (e.g.
         ``thin_layer_limit``, metres); raise :class:`ParameterError`."""
+
+    #: how a case makes the cell not periodic (named when a model refuses a periodic cell)
+    NOT_PERIODIC: ClassVar[str] = "domain: array"
 
     def periodic(self, domain: "Domain") -> bool:
         """Whether the modelled cell is periodic: its lateral faces are named ``periodic`` and joined

@@ -30,16 +30,20 @@ fill is an error, "film closes the pores"; smaller pockets become film and are r
 and anode tetrahedra touch; the film is nowhere thinner than 80 % of t_e (measured at every node of
 its outer surface).
 
-The lateral faces of the box are insulating. The structures are periodic in x and y (the gyroid with
-whole cells, the random field by construction), so the box is a periodic cell; with insulated faces
-instead of periodic ones the solution is that of the block cut out of the infinite sponge.
+Lateral faces. The structures are periodic in x and y (the gyroid with whole cells, the random field
+by construction), so the box is a periodic cell. ``lateral: periodic`` (default) names the lateral faces
+``periodic``: their nodes match by construction (the lattice and both level sets are periodic, and the
+nodes are numbered by their wrapped coordinates before each cut so that opposite faces are split
+alike, :func:`periodic_order`), and the solver joins them, so the box is one cell of the infinite
+sponge. ``lateral: insulating`` names them ``outer`` and insulates them: the block cut out of the
+infinite sponge.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -82,6 +86,9 @@ class SpongeParams(Params):
     height: float = length(22.0, "top of the anode fill, where its collector lies",
                            rule="> web_height + electrolyte_thickness")
     width: float | None = length(None, "side of the square footprint (default: one cell_size)")
+    lateral: str = choice("periodic", ("periodic", "insulating"),
+                          "lateral faces: periodic (a cell of the infinite sponge; the faces are "
+                          "joined by the solver) or insulating (the block cut out of it)")
 
     def __post_init__(self) -> None:
         if self.width is None and isinstance(self.cell_size, float):
@@ -113,6 +120,12 @@ class SpongeParams(Params):
         """Footprint (m^2, width^2) and height (m, the anode collector plane) of the periodic block
         (see :meth:`Params.box`)."""
         return self.width ** 2, self.height
+
+    NOT_PERIODIC: ClassVar[str] = "geometry.lateral: insulating"
+
+    def periodic(self, domain: Domain) -> bool:
+        """Whether the lateral faces are joined (``lateral: periodic``)."""
+        return self.lateral == "periodic"
 
     def default_interface_size(self, size: float) -> float:
         """``size / 4``, and at most half the film so that the default mesh resolves it (the rule
@@ -236,6 +249,30 @@ def _periodic_pairs(points: np.ndarray, W: float) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 
+def periodic_order(points: np.ndarray, tets: np.ndarray, W: float, with_order: bool = False):
+    """Renumber the nodes in the order of their coordinates wrapped into the periodic block
+    ((x, y) mod W, z), so that a node on the face x = 0 and its image on x = W get the same rank
+    among their neighbours. The cutter splits a quadrilateral along the diagonal through its lowest
+    node number (:func:`geom3d.levelset.cut`): with this numbering it splits a face and its periodic
+    image alike, and the triangles of opposite lateral faces are translates of each other.
+
+    Returns the renumbered points and tetrahedra, the label of each node's point of the periodic
+    block (copies on opposite faces share it; for :func:`geom3d.levelset.cut`) and, with
+    ``with_order``, the old number of each new node.
+    """
+    q = 1e-9 * W
+    n = int(round(W / q))
+    wrapped = [np.round(points[:, a] / q).astype(np.int64) % n for a in (0, 1)]
+    z = np.round(points[:, 2] / q).astype(np.int64)
+    order = np.lexsort((z, wrapped[1], wrapped[0]))
+    new = np.empty(len(points), dtype=np.int64)
+    new[order] = np.arange(len(points))
+    key = np.column_stack([wrapped[0], wrapped[1], z])[order]
+    same = np.concatenate([[0], np.cumsum((np.diff(key, axis=0) != 0).any(axis=1))])
+    out = (points[order], new[tets].astype(tets.dtype), same)
+    return (*out, order) if with_order else out
+
+
 def _floating(tets: np.ndarray, mask: np.ndarray, anchor_nodes: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Tetrahedra of ``mask`` whose connected piece (through shared nodes, and across the periodic
     faces) holds no anchor node."""
@@ -303,21 +340,31 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
             lv = np.where(keep_fn(xyz), lv, np.maximum(lv, 1e-3 * te))   # removed islands are outside
         return lv
 
-    def film_level(xyz: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    def film_distance(xyz: np.ndarray) -> np.ndarray:
+        """Distance to the web surface or the collector, model units."""
         d, _ = tree.query(xyz, workers=1)
-        d = np.minimum(d, xyz[:, 2])
-        return np.where(inside, -te, d - te)
+        return np.minimum(d, xyz[:, 2])
+
+    def film_level(xyz: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        return np.where(inside, -te, film_distance(xyz) - te)
 
     planes = (wh,) if p.kind == "random" else tuple(np.arange(1, wh / web.cell_um) * web.cell_um) + (wh,)
     P, T = lattice((W, W, H), h_in, z_planes=planes)
-    c1 = cut(P, T, web_level(P))
+    periodic = p.periodic(domain)
+    same = None
+    if periodic:
+        P, T, same = periodic_order(P, T, W)
+    c1 = cut(P, T, web_level(P), same=same)
     in_web_node = np.zeros(len(c1.points), bool)
     in_web_node[c1.tets[c1.side < 0].ravel()] = True
     # nodes on the web surface (created by the cut or snapped) count as inside for the film distance
     phi1 = web_level(c1.points)
     phi1[len(P):] = 0.0
     on_web = in_web_node | (np.abs(phi1) <= 1e-12)
-    c2 = cut(c1.points, c1.tets, film_level(c1.points, on_web))
+    P1, T1, order = c1.points, c1.tets, np.arange(len(c1.points))
+    if periodic:
+        P1, T1, same, order = periodic_order(P1, T1, W, with_order=True)
+    c2 = cut(P1, T1, film_level(P1, on_web[order]), same=same)
     web_side = c1.side[c2.parent]
     region = np.where(web_side < 0, 0, np.where(c2.side < 0, 1, 2))      # cathode, electrolyte, anode
     points, tets = c2.points, c2.tets
@@ -376,7 +423,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     add("substrate", bd & zlo & (r0 != 0))
     add("anode_collector", bd & zhi & (r0 == 2))
     add("top", bd & zhi & (r0 != 2))
-    add("outer", bd & ~zlo & ~zhi)
+    add("periodic" if periodic else "outer", bd & ~zlo & ~zhi)
     btris_a = {k: np.concatenate(v) for k, v in btris.items()}
     feats = {k: (np.zeros(len(v), np.int32) if k == "cathode_interface" else
                  np.ones(len(v), np.int32) if k == "anode_interface" else np.full(len(v), -1, np.int32))
@@ -384,7 +431,8 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     m = MODEL_UNIT_M
     mesh = MeshData(points_m=points * m, tets=tets, tet_region=region.astype(np.int32), region_names=names,
                     boundary_tris=MappingProxyType(btris_a), boundary_feature=MappingProxyType(feats),
-                    min_quality=float(quality(points, tets).min()))
+                    min_quality=float(quality(points, tets).min()),
+                    translations_m=((W * MODEL_UNIT_M, 0.0, 0.0), (0.0, W * MODEL_UNIT_M, 0.0)) if periodic else ())
 
     # metrics from the (converged) mesh
     fp = (W * m) ** 2
@@ -394,7 +442,8 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     features = (Feature("cathode", W / 2 * m, W / 2 * m, 1.0, ()), Feature("anode", W / 2 * m, W / 2 * m, 1.0, ()))
     outline = ((0.0, 0.0), (W * m, 0.0), (W * m, W * m), (0.0, W * m))
     geo = Geometry(NAME, domain, MappingProxyType({}), MappingProxyType({}), features, fp, False,
-                   outline, (False,) * 4, ((), ()))
+                   outline, (False,) * 4, ((), ()),
+                   translations_m=((W * m, 0.0), (0.0, W * m)) if periodic else ())
     info = {
         "level": web.tau,
         "web_volume_fraction": volume["cathode"] / (fp * wh * m),

@@ -560,8 +560,7 @@ def _check_periodic(arch, params, domain: Domain, name: str) -> None:
     if params.periodic(domain) and not models.get(name).periodic:
         solvers = [m for m in models.names() if models.get(m).periodic]
         raise CaseError(f"physics.model = {name}: does not solve periodic cells yet, and this {arch.name} unit cell "
-                        f"is periodic (no mirror planes); use physics.model: {' or '.join(solvers)}, "
-                        "or domain: array")
+                        f"is periodic; use physics.model: {' or '.join(solvers)}, or {params.NOT_PERIODIC}")
 
 
 def _mesh_si(model: CaseModel) -> SI:

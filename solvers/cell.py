@@ -31,7 +31,7 @@ from skfem import ElementTetP1, ElementTetP2, FacetBasis, MeshTet
 
 from .fem import dof_basis, find_facets, submesh
 from .names import ELECTRODES, ELECTROLYTE, interface_name
-from .periodic import Periodicity, match_periodic, prolongation
+from .periodic import Periodicity, check_face_meshes, match_periodic, prolongation
 
 #: Lagrange elements by order
 ELEMENTS = {1: ElementTetP1, 2: ElementTetP2}
@@ -189,11 +189,14 @@ class CellProblem:
 
     def periodicity(self) -> Periodicity:
         """The node pairs of the ``periodic`` faces (:func:`solvers.periodic.match_periodic`, within
-        1e-6 of the cell's extent); raises :class:`solvers.periodic.PeriodicError` if they do not match."""
+        1e-6 of the cell's extent); raises :class:`solvers.periodic.PeriodicError` if their nodes or
+        their triangles do not match (:func:`solvers.periodic.check_face_meshes`)."""
         def make() -> Periodicity:
-            nodes = np.unique(self.boundary_tris.get("periodic", np.zeros((0, 3), int)))
+            tris = self.boundary_tris.get("periodic", np.zeros((0, 3), int))
             extent = float(np.ptp(self.points, axis=0).max())
-            return match_periodic(self.points, nodes, self.translations_m, 1e-6 * extent)
+            per = match_periodic(self.points, np.unique(tris), self.translations_m, 1e-6 * extent)
+            check_face_meshes(per, self.points, tris)
+            return per
         return self._keep("periodicity", make)
 
     def prolongation(self) -> sp.csr_matrix | None:
@@ -203,6 +206,17 @@ class CellProblem:
             return None
         return self._keep("prolongation", lambda: prolongation(
             self.periodicity(), self.electrolyte.nodes, len(self.points), self.basis() if self.order == 2 else None))
+
+    def region_prolongation(self, electrode: str) -> sp.csr_matrix | None:
+        """Z of a meshed electrode region's degrees of freedom (as :meth:`prolongation`); None for
+        a cell that is not periodic."""
+        if not self.periodic:
+            return None
+        def make() -> sp.csr_matrix:
+            er = self.electrode_region(electrode)
+            return prolongation(self.periodicity(), er.region.nodes, len(self.points),
+                                er.basis if self.order == 2 else None)
+        return self._keep(("region_prolongation", electrode), make)
 
     def basis(self):
         """The electrolyte's Lagrange basis (degrees of freedom; one quadrature point)."""

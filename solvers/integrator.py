@@ -213,18 +213,28 @@ def _reduction(system: TransientSystem, op: Operation, x_free: bool) -> _Linear:
     if not x_free:
         for e in ELECTRODES:
             fixed[b[e].x] = True
+    P = system.Z                         # a periodic cell: columns over its reduced unknowns
+    if P is not None:
+        fixed = (P.T @ fixed.astype(float)) > 0
+    n = len(fixed)
     free = np.flatnonzero(~fixed)
-    cols = [sp.csr_matrix((np.ones(len(free)), (free, np.arange(len(free)))), shape=(N, len(free)))]
-    set_dofs = [b["anode"].collector]
-    values = [np.zeros(len(b["anode"].collector))]
+    cols = [sp.csr_matrix((np.ones(len(free)), (free, np.arange(len(free)))), shape=(n, len(free)))]
+
+    def held(dofs: np.ndarray) -> np.ndarray:
+        """The full-vector dofs of the unknowns of ``dofs`` (every periodic copy)."""
+        return dofs if P is None else np.flatnonzero(P @ np.isin(np.arange(n), P.indices[dofs]).astype(float))
+
+    set_dofs = [held(b["anode"].collector)]
+    values = [np.zeros(len(set_dofs[0]))]
     if op.galvanostatic:
-        c = b["cathode"].collector
-        cols.append(sp.csr_matrix((np.ones(len(c)), (c, np.zeros(len(c), int))), shape=(N, 1)))
+        c = b["cathode"].collector if P is None else np.unique(P.indices[b["cathode"].collector])
+        cols.append(sp.csr_matrix((np.ones(len(c)), (c, np.zeros(len(c), int))), shape=(n, 1)))
     else:
-        set_dofs.append(b["cathode"].collector)
-        values.append(np.full(len(b["cathode"].collector), op.voltage_V - system.electrodes["cathode"].reference_V
+        set_dofs.append(held(b["cathode"].collector))
+        values.append(np.full(len(set_dofs[-1]), op.voltage_V - system.electrodes["cathode"].reference_V
                               + system.electrodes["anode"].reference_V))
-    return _Linear(sp.hstack(cols, format="csr"), np.concatenate(set_dofs), np.concatenate(values),
+    Z = sp.hstack(cols, format="csr")
+    return _Linear(Z if P is None else (P @ Z).tocsr(), np.concatenate(set_dofs), np.concatenate(values),
                    op.galvanostatic)
 
 

@@ -113,18 +113,28 @@ class LinearStep:
         The imposed current (with ``bordered``).
     method : str
         Linear solver (:func:`solvers.fem.spd_solver`).
+    Z : scipy.sparse.csr_matrix, optional
+        A periodic cell's prolongation (:mod:`solvers.periodic`): the step solves the reduced
+        system Z^T J Z dx_r = -Z^T R and returns dx = Z dx_r; ``free`` and ``bordered`` then number
+        the reduced unknowns.
     """
 
     free: np.ndarray
     bordered: np.ndarray | None = None
     current_A: float = 0.0
     method: str = "auto"
+    Z: sp.csr_matrix | None = None
     last: SolveInfo = field(default_factory=lambda: SolveInfo("none", 0, 0, 0.0))
     _amg: object = None
     _amg_iterations: int = 0
 
     def __call__(self, R: np.ndarray, J: sp.csr_matrix, rtol: float) -> np.ndarray:
         """The update dx of J dx = -R (relative residual ``rtol`` asked of the linear solves)."""
+        if self.Z is not None:
+            return self.Z @ self._step(self.Z.T @ R, (self.Z.T @ J @ self.Z).tocsr(), rtol)
+        return self._step(R, J, rtol)
+
+    def _step(self, R: np.ndarray, J: sp.csr_matrix, rtol: float) -> np.ndarray:
         Jf = J[self.free]
         A = Jf[:, self.free]
         solve = spd_solver(A, self.method, rtol=rtol, scale=True, reuse=self._amg)
@@ -154,6 +164,8 @@ class LinearStep:
 
     def norm(self, R: np.ndarray) -> float:
         """Norm of the reduced residual (free rows, and the bordering equation)."""
+        if self.Z is not None:
+            R = self.Z.T @ R
         r = R[self.free]
         if self.bordered is not None:
             r = np.append(r, R[self.bordered].sum() + self.current_A)

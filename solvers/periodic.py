@@ -14,11 +14,12 @@ cell with no boundary term on the periodic faces; nothing is imposed there.
 
 The pairs are found per translation (``match_periodic``): every node of the periodic faces must be
 the image or the source of another under some translation, else the faces do not match and the cell
-cannot be periodic (:class:`PeriodicError`, naming the node). Nodes are then grouped into
-classes (connected components of the pair graph: a node on an edge of the cell belongs to four
-copies). For P2 an edge degree of freedom follows its edge: the edge (a, b) is paired with
-(a', b') when both ends are paired under the same translation, and edges are grouped the same way.
-Lengths are metres.
+cannot be periodic (:class:`PeriodicError`, naming the node); ``check_face_meshes`` also asks that
+every triangle of the faces have a translate among them (the face meshes are the same). Each
+region's degrees of freedom are then grouped into classes: two are one unknown when a lattice vector
+(t_k, -t_k, t_1 + t_2, t_1 - t_2: a node on a vertical edge of the cell has four copies) maps one onto
+the other within the region; for P2 an edge degree of freedom follows its edge, (a, b) joined with
+(a', b') when one lattice vector maps both ends. Lengths are metres.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["PeriodicError", "Periodicity", "match_periodic", "prolongation", "reduced_dirichlet"]
+__all__ = ["PeriodicError", "Periodicity", "check_face_meshes", "match_periodic", "prolongation", "reduced_dirichlet"]
 
 
 class PeriodicError(ValueError):
@@ -99,6 +100,29 @@ def match_periodic(points_m: np.ndarray, face_nodes: np.ndarray, translations_m:
     return Periodicity(tuple(tuple(float(c) for c in t) for t in translations_m), tuple(pairs))
 
 
+def check_face_meshes(periodicity: Periodicity, points_m: np.ndarray, face_tris: np.ndarray) -> None:
+    """Every triangle of the periodic faces has a translate among them (same face meshes).
+
+    Raises
+    ------
+    PeriodicError
+        Naming the centre of a triangle without a translate.
+    """
+    n = len(points_m)
+    tris = np.sort(np.asarray(face_tris, dtype=np.int64), axis=1)
+    keys = set(map(tuple, tris))
+    ok = np.zeros(len(tris), bool)
+    for g in _maps(periodicity, n):
+        img = g[tris]
+        has = (img >= 0).all(axis=1)
+        img = np.sort(img[has], axis=1)
+        ok[np.flatnonzero(has)[[tuple(t) in keys for t in img]]] = True
+    if not ok.all():
+        x, y, z = points_m[tris[np.flatnonzero(~ok)[0]]].mean(axis=0) * 1e6
+        raise PeriodicError(f"the periodic faces do not match: their meshes differ (the triangle at ({x:.6g}, "
+                            f"{y:.6g}, {z:.6g}) um has no translate; {int((~ok).sum())} of {len(tris)} such)")
+
+
 def _classes(n: int, pairs: np.ndarray) -> np.ndarray:
     """Class label (0 .. n_classes - 1, in order of first appearance) of each of n items joined by pairs."""
     if not len(pairs):
@@ -110,24 +134,51 @@ def _classes(n: int, pairs: np.ndarray) -> np.ndarray:
     return order[inverse]
 
 
-def _local_pairs(periodicity: Periodicity, nodes: np.ndarray, n_global: int) -> list[np.ndarray]:
-    """The pairs of ``periodicity`` among ``nodes`` (a region's global node numbers), in local numbers,
-    one array per translation; a pair with one node outside the region is an error."""
+def _maps(periodicity: Periodicity, n_global: int) -> list[np.ndarray]:
+    """Node maps (full-mesh numbering, -1 where undefined) for every lattice vector that joins two
+    copies of a point of the cell: each translation t_k and its inverse, and with two translations
+    t_1 + t_2 and t_1 - t_2 (the copies on the cell's vertical edges), composed from the pairs."""
+    fwd, inv = [], []
+    for p in periodicity.pairs:
+        f, b = np.full(n_global, -1, dtype=np.int64), np.full(n_global, -1, dtype=np.int64)
+        f[p[:, 1]], b[p[:, 0]] = p[:, 0], p[:, 1]
+        fwd.append(f)
+        inv.append(b)
+
+    def compose(g: np.ndarray, h: np.ndarray) -> np.ndarray:       # h after g
+        out = np.full(n_global, -1, dtype=np.int64)
+        ok = g >= 0
+        out[ok] = h[g[ok]]
+        return out
+
+    maps = fwd + inv
+    if len(fwd) == 2:
+        maps += [compose(fwd[0], fwd[1]), compose(fwd[0], inv[1])]
+    return maps
+
+
+def _region_pairs(maps: list[np.ndarray], nodes: np.ndarray, n_global: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per node map, the pairs (local a, local image) with both ends in the region ``nodes``, and the
+    region-local form of the map (-1 where the image is not in the region)."""
     local = np.full(n_global, -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
     out = []
-    for p in periodicity.pairs:
-        a, b = local[p[:, 0]], local[p[:, 1]]
-        if np.any((a < 0) != (b < 0)):
-            raise PeriodicError("the periodic faces do not match: a region meets a periodic face on one side "
-                                "only")
-        keep = a >= 0
-        out.append(np.column_stack([a[keep], b[keep]]))
+    for g in maps:
+        img = np.full(len(nodes), -1, dtype=np.int64)
+        has = g[nodes] >= 0
+        img[has] = local[g[nodes][has]]
+        out.append(img)
     return out
 
 
 def prolongation(periodicity: Periodicity, nodes: np.ndarray, n_global: int, basis=None) -> sp.csr_matrix:
     """Z (N x N_r) of a region: row = degree of freedom, column = the unknown it belongs to.
+
+    Two degrees of freedom of the region are one unknown when a lattice vector (a translation, its
+    inverse or, with two translations, their sum or difference) maps one onto the other: a node
+    onto a node, an edge onto an edge (P2). Copies are joined directly, not through a copy outside
+    the region, so a region that meets a face of the cell at one copy of a point only (a web
+    touching the face at an edge) keeps a single unknown there.
 
     Parameters
     ----------
@@ -139,9 +190,11 @@ def prolongation(periodicity: Periodicity, nodes: np.ndarray, n_global: int, bas
     basis : skfem.CellBasis, optional
         For P2: the region's basis (nodal and edge degrees of freedom; its mesh has edges).
     """
-    lp = _local_pairs(periodicity, np.asarray(nodes), n_global)
+    nodes = np.asarray(nodes)
     n = len(nodes)
-    node_class = _classes(n, np.concatenate(lp) if lp else np.zeros((0, 2), int))
+    images = _region_pairs(_maps(periodicity, n_global), nodes, n_global)
+    node_pairs = [np.column_stack([np.flatnonzero(img >= 0), img[img >= 0]]) for img in images]
+    node_class = _classes(n, np.concatenate(node_pairs) if node_pairs else np.zeros((0, 2), int))
     if basis is None:
         N, dof_class = n, node_class
     else:
@@ -152,22 +205,15 @@ def prolongation(periodicity: Periodicity, nodes: np.ndarray, n_global: int, bas
         key = edges[0].astype(np.int64) * n + edges[1]
         order = np.argsort(key)
         epairs = []
-        for p in lp:                       # edge (a, b) -> (fwd a, fwd b) under one translation
-            fwd = np.full(n, -1, dtype=np.int64)
-            fwd[p[:, 0]] = p[:, 1]
-            a, b = fwd[edges[0]], fwd[edges[1]]
+        for img in images:                 # edge (a, b) -> (img a, img b) when that is an edge
+            a, b = img[edges[0]], img[edges[1]]
             both = np.flatnonzero((a >= 0) & (b >= 0))
             src = np.sort(np.vstack([a[both], b[both]]), axis=0)
             skey = src[0] * n + src[1]
-            pos = np.searchsorted(key[order], skey)
-            pos = np.minimum(pos, len(key) - 1)
+            pos = np.minimum(np.searchsorted(key[order], skey), len(key) - 1)
             found = key[order][pos] == skey
-            if not found.all():
-                raise PeriodicError("the periodic faces do not match: an edge of one face has no image on the "
-                                    "opposite face (the face meshes differ)")
-            epairs.append(np.column_stack([both, order[pos]]))
-        ne = edges.shape[1]
-        edge_class = _classes(ne, np.concatenate(epairs) if epairs else np.zeros((0, 2), int))
+            epairs.append(np.column_stack([both[found], order[pos][found]]))
+        edge_class = _classes(edges.shape[1], np.concatenate(epairs) if epairs else np.zeros((0, 2), int))
         dof_class[basis.edge_dofs[0]] = node_class.max() + 1 + edge_class
     return sp.csr_matrix((np.ones(N), (np.arange(N), dof_class)), shape=(N, int(dof_class.max()) + 1))
 

@@ -196,6 +196,10 @@ class TwoFieldSystem:
     terms : dict
         Per electrode, its :class:`solvers.newton.InterfaceTerm`.
     n_electrolyte : int
+    Z : scipy.sparse.csr_matrix or None
+        A periodic cell's prolongation of the whole unknown vector (block-diagonal: the
+        electrolyte's, each conducting electrode's, one for an equipotential electrode); None
+        otherwise.
     """
 
     K: sp.csr_matrix
@@ -205,6 +209,7 @@ class TwoFieldSystem:
     collectors: Mapping[str, np.ndarray]
     terms: Mapping[str, InterfaceTerm]
     n_electrolyte: int
+    Z: sp.csr_matrix | None = None
 
     @property
     def N(self) -> int:
@@ -253,7 +258,22 @@ def assemble_two_field(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
                        sp.csr_matrix((P.shape[0], N - off[e] - sizes[e]))], format="csr")
         terms[e] = InterfaceTerm(D, P, np.asarray(cell.facet_basis(e).dx))
     K = sp.block_diag([Ke, blocks["anode"], blocks["cathode"]], format="csr")
-    return TwoFieldSystem(K, blocks, off, sizes, {e: off[e] + local[e] for e in ELECTRODES}, terms, Ne)
+    return TwoFieldSystem(K, blocks, off, sizes, {e: off[e] + local[e] for e in ELECTRODES}, terms, Ne,
+                          system_prolongation(cell, {e: electrodes[e].sigma_S_m is not None for e in ELECTRODES}))
+
+
+def system_prolongation(cell: CellProblem, conducting: Mapping[str, bool], extra: int = 0) -> sp.csr_matrix | None:
+    """The prolongation of ``[phi_e | electrode fields | extra scalars]`` of a periodic cell: the
+    electrolyte's and each conducting electrode's (:meth:`CellProblem.region_prolongation`), one
+    unknown for an equipotential electrode and for each extra scalar; None for a cell that is not
+    periodic."""
+    if not cell.periodic:
+        return None
+    parts = [cell.prolongation()]
+    parts += [cell.region_prolongation(e) if conducting[e] else sp.identity(1, format="csr") for e in ELECTRODES]
+    if extra:
+        parts.append(sp.identity(extra, format="csr"))
+    return sp.block_diag(parts, format="csr")
 
 
 def solve_secondary(cell: CellProblem, sigma_S_m: float, anode: Electrode, cathode: Electrode,
@@ -315,8 +335,12 @@ def _newton_solve(system: TwoFieldSystem, electrodes: Mapping[str, Electrode], c
     fixed[system.collectors["anode"]] = True
     fixed[cathode_set] = True
     galvanostatic = current_A is not None
-    step = LinearStep(np.flatnonzero(~fixed), cathode_set if galvanostatic else None,
-                      current_A if galvanostatic else 0.0, method)
+    free, bordered = ~fixed, cathode_set
+    if system.Z is not None:              # the reduced unknowns of a periodic cell
+        free = (system.Z.T @ fixed.astype(float)) == 0
+        bordered = np.unique(system.Z.indices[cathode_set])
+    step = LinearStep(np.flatnonzero(free), bordered if galvanostatic else None,
+                      current_A if galvanostatic else 0.0, method, Z=system.Z)
     # Electrode unknowns are relative to their equilibrium potential, so phi_s - phi_e - U = psi_s - phi_e
     # carries no cancellation of the volt-sized U: open circuit is x = 0 and the residual keeps full
     # precision at large exchange currents.

@@ -153,8 +153,6 @@ BAD_ARCH = [
      "geometry.offset = [30.0, 0.0]: each component must be in [0, pitch/2] = [0, 25] um"),
     (arch_case("transparent_mesh", {"pitch": 50, "offset": [10, 0], "cell": "mirror"}),
      "geometry.offset = [10.0, 0.0]: the mirror cell (cell: mirror) needs each component 0 or pitch/2"),
-    (arch_case("transparent_mesh", {"pitch": 50, "offset": [10, 0]}, physics={"model": "secondary"}),
-     "physics.model = secondary: does not solve periodic cells yet"),
     (arch_case("transparent_mesh", {"offset": 10}),
      "geometry.offset = 10: must be a list [x, y]"),
     (arch_case("transparent_mesh", {"substrate_transmittance": 1.5}),

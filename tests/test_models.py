@@ -80,6 +80,28 @@ def test_a_model_is_one_registration():
         load_case(case_dict("planar", physics={"model": "uniform"}))
 
 
+def test_a_periodic_cell_is_refused_by_a_model_that_cannot_join_its_faces():
+    """A plug-in model that does not declare ``periodic`` (like the uniform model above) refuses a
+    periodic cell before meshing, naming the models that solve it and how to make the cell not
+    periodic; mb3d's own three models all join periodic faces."""
+    models.unregister("uniform")
+    models.register(_uniform_model())
+    try:
+        raw = case_dict("transparent_mesh", {"pitch": 100, "line_width": 10, "offset": [30, 10]},
+                        physics={"model": "uniform"})
+        with pytest.raises(CaseError, match=r"^physics.model = uniform: does not solve periodic cells yet, and this "
+                                            r"transparent_mesh unit cell is periodic; use physics.model: primary or "
+                                            r"secondary or transient, or domain: array$"):
+            load_case(raw)
+        sponge = case_dict("sponge", {}, physics={"model": "uniform"})
+        with pytest.raises(CaseError, match=r"or geometry.lateral: insulating$"):
+            load_case(sponge)
+        load_case(case_dict("sponge", {"lateral": "insulating"}, physics={"model": "uniform"}))
+    finally:
+        models.unregister("uniform")
+    assert all(models.get(m).periodic for m in ("primary", "secondary", "transient"))
+
+
 def test_the_cell_problem_is_built_once_per_mesh():
     """A second case on the same mesh reuses the cached cell problem and what the first model built of
     it (the electrolyte basis, interface facet bases and trace operators): the same objects."""

@@ -355,8 +355,10 @@ def sponge_cases(draw):
     if order == 2:
         mesh["order"] = 2
     mats = draw(materials())
-    return case("sponge", draw(st.sampled_from([{}, {"domain": "unit_cell"}])), geo, mats,
-                physics(draw, mats["anode"], mats["cathode"]), mesh)
+    ph = physics(draw, mats["anode"], mats["cathode"])
+    if draw(st.booleans()):
+        geo["lateral"] = "insulating"
+    return case("sponge", draw(st.sampled_from([{}, {"domain": "unit_cell"}])), geo, mats, ph, mesh)
 
 
 @st.composite

@@ -147,20 +147,6 @@ def test_periodic_unit_cell_with_a_general_offset_is_the_central_cell_of_an_arra
     assert s["asr_ohm_cm2"] == pytest.approx(window, rel=0.02)
 
 
-def test_a_periodic_cell_is_refused_by_a_model_that_cannot_join_its_faces(run_raw):
-    """The secondary and transient models solve mirror cells and arrays only: a periodic cell is
-    refused before meshing, with the key and the ways out named."""
-    from mb3d.case import CaseError, load_case  # noqa: PLC0415
-
-    raw = case_dict("transparent_mesh", dict(pitch=100, line_width=10, offset=[30, 10]),
-                    physics={"model": "secondary"})
-    with pytest.raises(CaseError, match=r"physics.model = secondary: does not solve periodic cells.*domain: array"):
-        load_case(raw)
-    mirror = case_dict("transparent_mesh", dict(pitch=100, line_width=10, offset=[50, 0]),
-                       physics={"model": "secondary"})
-    assert not load_case(mirror).params.periodic(load_case(mirror).domain)
-
-
 def test_periodic_faces_that_do_not_match_are_a_geometry_error():
     """A mesh whose periodic faces are not translates under the declared lattice (a wrong
     translation) is refused in one line naming a node, as a GeometryError (exit 1)."""

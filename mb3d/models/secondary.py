@@ -316,6 +316,6 @@ def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
             ("Newton iterations", s["newton"]["iterations"], None)]
 
 
-MODEL = Model("secondary", SecondarySpec, solve, record, fields, preflight=preflight, headline=headline,
+MODEL = Model("secondary", SecondarySpec, solve, record, fields, preflight=preflight, headline=headline, periodic=True,
               summary="Butler-Volmer or linear kinetics, optional electrode conduction, galvanostatic or "
                       "potentiostatic")

@@ -686,5 +686,5 @@ def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     return rows
 
 
-MODEL = Model("transient", TransientSpec, solve, record, fields, headline=headline, files=files,
+MODEL = Model("transient", TransientSpec, solve, record, fields, headline=headline, files=files, periodic=True,
               summary="discharge and charge in time: Li diffusion in the electrodes, OCP curves, cut-off voltages")
