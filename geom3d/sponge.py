@@ -17,8 +17,11 @@ the zero set of d(x) - t_e with d the Euclidean distance to web and collector, e
 sampling of the web surface (grid-edge crossings of F = tau at a spacing of t_e / 5 or finer, and the
 web's top face) with a k-d tree, periodic images included, and from z for the collector.
 
-Meshing (``geom3d.levelset``). A structured lattice of tetrahedra (cubes of side ``mesh.interface_size``,
-six Kuhn tetrahedra each) fills the box; it is cut conformally, first by the web level set, then by
+Meshing (``geom3d.levelset``, ``geom3d.graded``). A lattice of tetrahedra fills the box: Kuhn boxes
+of side ``mesh.interface_size`` within and next to the film, bisected from boxes of up to
+``mesh.size`` that stay coarse in the bulk of web and fill (graded: the side grows by half the
+distance to the film; ``mesh.size`` = ``mesh.interface_size`` gives the uniform lattice). It is cut
+conformally, first by the web level set, then by
 the film level set, so every region and interface is a conforming union of tetrahedra and triangles
 whose interfaces are the piecewise linear interpolants of the true surfaces: the interface areas
 converge at second order in the element size (not a staircase of voxels). The mesh goes to the
@@ -41,6 +44,7 @@ infinite sponge.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -49,6 +53,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .graded import coarse_axis, graded_lattice, lattice_quality
 from .levelset import cut, faces, lattice, quality, signed_volumes, triangle_areas
 from .meshing import MeshData
 from .metrics import GeometricMetrics
@@ -69,6 +74,12 @@ DOMAINS = ("unit_cell",)
 IMPLICIT = True
 
 ISLAND_LIMIT = 0.02
+#: growth of the lattice's box side with the distance to the film (side <= interface_size + GRADE * d)
+GRADE = 2.0
+#: the graded lattice's finest boxes are at most this times interface_size: of the coarse grids with
+#: floor(log2(size / interface_size)) or one fewer levels, fitted to the box by rounding the count of
+#: coarse boxes up or to the nearest, the one whose finest boxes come closest to interface_size
+FINEST_TOLERANCE = 1.05
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,18 @@ class WebField:
         idx = (xyz / self.h_xyz).T
         return _ndimage().map_coordinates(self.coef, idx, order=3, mode="grid-wrap", prefilter=False)
 
+    def on_grid(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray) -> np.ndarray:
+        """F on the tensor grid xs x ys x zs (shape (nx, ny, nz)); the gyroid is a sum of products of
+        functions of one coordinate each, evaluated on the axes (measured: 0.3 s less on the
+        surface sampling grid of a 10 x 10 x 23 um block at 0.08 um)."""
+        if self.kind != "gyroid":
+            X, Y, Z = np.meshgrid(xs, ys, zs, indexing="ij")
+            return self(np.column_stack([X.ravel(), Y.ravel(), Z.ravel()])).reshape(X.shape)
+        sx, cx = np.sin(self.k * xs)[:, None, None], np.cos(self.k * xs)[:, None, None]
+        sy, cy = np.sin(self.k * ys)[None, :, None], np.cos(self.k * ys)[None, :, None]
+        sz, cz = np.sin(self.k * zs)[None, None, :], np.cos(self.k * zs)[None, None, :]
+        return sx * cy + sy * cz + sz * cx
+
     def level(self, xyz: np.ndarray) -> np.ndarray:
         """Web level set (approximately a length, negative inside the web)."""
         return np.maximum((self(xyz) - self.tau) * self.scale, xyz[:, 2] - self.wh)
@@ -204,7 +227,7 @@ def _surface_samples(web: WebField, spacing: float, keep) -> np.ndarray:
     zs = np.linspace(0.0, wh, nz + 1)
     X, Y, Z = np.meshgrid(xs, xs, zs, indexing="ij")
     P = np.stack([X, Y, Z], axis=-1)
-    F = web(P.reshape(-1, 3)).reshape(X.shape) - web.tau
+    F = web.on_grid(xs, xs, zs) - web.tau
     out = []
     for axis in range(3):
         if axis < 2:
@@ -247,6 +270,44 @@ def _periodic_pairs(points: np.ndarray, W: float) -> np.ndarray:
         _, ia, ib = np.intersect1d(key(lo), key(hi), return_indices=True)
         out.append(np.column_stack([lo[ia], hi[ib]]))
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+def mesh_lattice(box: tuple[float, float, float], h_in: float, size: float, z_planes: tuple[float, ...],
+                 distance, periodic: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """The tetrahedral lattice the level sets cut (model units).
+
+    With ``size`` >= 2 ``h_in`` it is graded (:func:`geom3d.graded.graded_lattice`): coarse Kuhn
+    boxes of about h_in 2^L (L = floor(log2(size / h_in)) or one less, fitted to the box and the z
+    planes so that the finest boxes come closest to ``h_in``, at most 5 % larger) bisected down to
+    the finest within the film and next to the web, their side growing by ``GRADE`` times the
+    distance beyond (``distance``: from a point to the film, 0 inside it). Otherwise the uniform
+    lattice of side ``h_in`` (:func:`geom3d.levelset.lattice`). Returns the points, the tetrahedra
+    and the smallest quality a tetrahedron of the lattice has (:func:`geom3d.graded.lattice_quality`).
+    """
+    levels = int(math.floor(math.log2(size / h_in) + 1e-9)) if size > h_in else 0
+    if levels < 1:
+        axes = [coarse_axis(0.0, box[0], h_in), coarse_axis(0.0, box[1], h_in), coarse_axis(0.0, box[2], h_in, z_planes)]
+        return (*lattice(box, h_in, z_planes=z_planes), lattice_quality(axes, quality))
+    options = [_coarse_axes(box, h_in, k, z_planes, nearest)
+               for k in range(max(1, levels - 1), levels + 1) for nearest in (False, True)]
+    allowed = [o for o in options if _finest(o) <= FINEST_TOLERANCE * h_in]
+    levels, axes = max(allowed, key=lambda o: (_finest(o), o[0]))
+    return (*graded_lattice(axes, levels, distance, grade=GRADE, periodic=periodic), lattice_quality(axes, quality))
+
+
+def _coarse_axes(box, h_in: float, levels: int, z_planes, nearest: bool) -> tuple[int, list[np.ndarray]]:
+    """Coarse grid lines of boxes of about h_in 2^levels fitted to the box and the z planes (at most
+    that with ``nearest`` false, the nearest count otherwise)."""
+    coarse = h_in * 2 ** levels
+    return levels, [coarse_axis(0.0, box[0], coarse, nearest=nearest),
+                    coarse_axis(0.0, box[1], coarse, nearest=nearest),
+                    coarse_axis(0.0, box[2], coarse, z_planes, nearest=nearest)]
+
+
+def _finest(levels_axes) -> float:
+    """The largest side of the finest boxes of coarse grid lines refined ``levels`` times."""
+    levels, axes = levels_axes
+    return max(float(np.max(np.diff(a))) for a in axes) / 2 ** levels
 
 
 def periodic_order(points: np.ndarray, tets: np.ndarray, W: float, with_order: bool = False):
@@ -304,7 +365,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     domain : Domain
         ``unit_cell`` only: the periodic block.
     size, interface_size : float
-        Element size above the web zone and inside it, metres.
+        Element size away from the interfaces and at them, metres (:func:`mesh_lattice`).
 
     Returns
     -------
@@ -340,16 +401,24 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
             lv = np.where(keep_fn(xyz), lv, np.maximum(lv, 1e-3 * te))   # removed islands are outside
         return lv
 
-    def film_distance(xyz: np.ndarray) -> np.ndarray:
-        """Distance to the web surface or the collector, model units."""
-        d, _ = tree.query(xyz, workers=1)
+    def film_distance(xyz: np.ndarray, cap: float = np.inf) -> np.ndarray:
+        """Distance to the web surface or the collector, model units (np.inf beyond ``cap``)."""
+        d, _ = tree.query(xyz, workers=2, distance_upper_bound=cap)
         return np.minimum(d, xyz[:, 2])
 
     def film_level(xyz: np.ndarray, inside: np.ndarray) -> np.ndarray:
-        return np.where(inside, -te, film_distance(xyz) - te)
+        return np.where(inside, -te, film_distance(xyz, 3 * te) - te)     # beyond 3 te only the sign counts
 
     planes = (wh,) if p.kind == "random" else tuple(np.arange(1, wh / web.cell_um) * web.cell_um) + (wh,)
-    P, T = lattice((W, W, H), h_in, z_planes=planes)
+    def from_film(xyz: np.ndarray) -> np.ndarray:
+        """Distance to the film (0 in it: from the web surface inside the web, beyond t_e outside),
+        and the two level sets the cutter will use (web; film's outer surface)."""
+        d = film_distance(xyz, te + 2 * size * s)
+        lv = web_level(xyz)
+        inside = lv < 0
+        return np.column_stack([np.where(inside, d, np.maximum(d - te, 0.0)), lv, np.where(inside, -te, d - te)])
+
+    P, T, lattice_q = mesh_lattice((W, W, H), h_in, size * s, planes, from_film, p.periodic(domain))
     periodic = p.periodic(domain)
     same = None
     if periodic:
@@ -368,28 +437,37 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     web_side = c1.side[c2.parent]
     region = np.where(web_side < 0, 0, np.where(c2.side < 0, 1, 2))      # cathode, electrolyte, anode
     points, tets = c2.points, c2.tets
+    cut_made = np.ones(len(tets), bool)         # not a lattice tetrahedron left whole by both cuts
+    cut_made[:c2.n_kept] = c2.parent[:c2.n_kept] >= c1.n_kept
 
     # checks: connectivity in the periodic block (pieces joined across opposite lateral faces count
     # as one, as they are in the infinite sponge)
-    tris, owners, count = faces(tets)
-    vol = np.abs(signed_volumes(points, tets))
-    pairs = _periodic_pairs(points, W)
-    top_nodes = points[:, 2] > H - 1e-9 * H
-    bottom_nodes = points[:, 2] < 1e-9 * H
-    cut_off = _floating(tets, region == 2, top_nodes, pairs)
-    pocket_fraction = float(vol[cut_off].sum() / vol[region == 2].sum())
-    if pocket_fraction > ISLAND_LIMIT:
-        raise ParameterError("geometry.electrolyte_thickness", p.show("electrolyte_thickness"),
-                             f"film closes the pores: {pocket_fraction:.1%} of the anode fill is cut off "
-                             "from its collector (electrolyte_thickness too large for the pore size)")
-    floating = _floating(tets, region == 0, bottom_nodes, pairs)
-    island_fraction = float(vol[floating].sum() / vol[region == 0].sum())
-    if island_fraction > ISLAND_LIMIT:
-        raise ParameterError("geometry.solid_fraction", p.solid_fraction,
-                             f"the web falls apart: {island_fraction:.1%} of it does not touch the cathode "
-                             "collector (raise solid_fraction)")
-    region = np.where(cut_off | floating, 1, region)   # small cut-off pockets become film
-    removed += island_fraction
+    # the faces and the quality of the cut tetrahedra in other threads while the checks run (numpy
+    # releases the GIL in its sorts and arithmetic; measured: about 1 s less on the 10 x 10 x 23 um
+    # gyroid on two cores)
+    with ThreadPoolExecutor(2) as pool:
+        found = pool.submit(faces, tets)
+        worst = pool.submit(lambda: float(quality(points, tets[cut_made]).min(initial=1.0)))
+        vol = np.abs(signed_volumes(points, tets))
+        pairs = _periodic_pairs(points, W)
+        top_nodes = points[:, 2] > H - 1e-9 * H
+        bottom_nodes = points[:, 2] < 1e-9 * H
+        cut_off = _floating(tets, region == 2, top_nodes, pairs)
+        pocket_fraction = float(vol[cut_off].sum() / vol[region == 2].sum())
+        if pocket_fraction > ISLAND_LIMIT:
+            raise ParameterError("geometry.electrolyte_thickness", p.show("electrolyte_thickness"),
+                                 f"film closes the pores: {pocket_fraction:.1%} of the anode fill is cut off "
+                                 "from its collector (electrolyte_thickness too large for the pore size)")
+        floating = _floating(tets, region == 0, bottom_nodes, pairs)
+        island_fraction = float(vol[floating].sum() / vol[region == 0].sum())
+        if island_fraction > ISLAND_LIMIT:
+            raise ParameterError("geometry.solid_fraction", p.solid_fraction,
+                                 f"the web falls apart: {island_fraction:.1%} of it does not touch the cathode "
+                                 "collector (raise solid_fraction)")
+        region = np.where(cut_off | floating, 1, region)   # small cut-off pockets become film
+        removed += island_fraction
+        tris, owners, count = found.result()
+        cut_quality = worst.result()
     r0, r1 = region[owners[:, 0]], np.where(owners[:, 1] >= 0, region[np.maximum(owners[:, 1], 0)], -1)
     in_cathode = np.zeros(len(points), bool)
     in_cathode[tets[region == 0].ravel()] = True
@@ -431,7 +509,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
     m = MODEL_UNIT_M
     mesh = MeshData(points_m=points * m, tets=tets, tet_region=region.astype(np.int32), region_names=names,
                     boundary_tris=MappingProxyType(btris_a), boundary_feature=MappingProxyType(feats),
-                    min_quality=float(quality(points, tets).min()),
+                    min_quality=min(lattice_q, cut_quality),
                     translations_m=((W * MODEL_UNIT_M, 0.0, 0.0), (0.0, W * MODEL_UNIT_M, 0.0)) if periodic else ())
 
     # metrics from the (converged) mesh
