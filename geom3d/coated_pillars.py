@@ -39,6 +39,8 @@ from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, length
 
 NAME = "coated_pillars"
 SUMMARY = "pillars coated by a conformal electrolyte film, counter electrode filling the rest"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror triangle of the lattice (1/8 of a square cell, 1/12 of a hexagonal one)"
 
 
 @dataclass(frozen=True)

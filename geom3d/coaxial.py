@@ -23,6 +23,8 @@ from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length
 NAME = "coaxial"
 DOMAINS = ("unit_cell",)
 SUMMARY = "verification cell: a pillar inside a cylindrical counter electrode (closed-form current)"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror quarter x >= 0, y >= 0"
 
 
 @dataclass(frozen=True)

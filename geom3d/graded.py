@@ -97,29 +97,31 @@ def _bisect(V: np.ndarray, tag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Distances:
-    """``distance`` at the nodes, evaluated once per node key (a dense table over the keys): the
-    distance (column 0) and any signed level sets (the other columns)."""
+    """``distance`` at the nodes, evaluated once per node key (dense tables over the keys): the
+    distance (column 0), and the signs of any signed level sets (the other columns) as bit masks."""
 
     def __init__(self, distance: Callable[[np.ndarray], np.ndarray], n_keys: int):
         self.distance = distance
-        self.n_keys = n_keys
-        self.values: np.ndarray | None = None
+        self.values = np.full(n_keys, np.nan)
+        self.negative = np.zeros(n_keys, np.uint8)      # bit k: level set k < 0 at the node
+        self.positive = np.zeros(n_keys, np.uint8)
 
     def __call__(self, keys: np.ndarray, V: np.ndarray, axes, S: int) -> tuple[np.ndarray, np.ndarray]:
         """Per tetrahedron: the smallest distance at its vertices, and whether a level set changes
         sign over them."""
         flat = keys.ravel()
-        fresh = np.ones(len(flat), bool) if self.values is None else np.isnan(self.values[flat, 0])
+        fresh = np.isnan(self.values[flat])
         if fresh.any():
             new, first = np.unique(flat[fresh], return_index=True)
             got = np.asarray(self.distance(_physical(V.reshape(-1, 3)[np.flatnonzero(fresh)[first]], axes, S)))
             got = got.reshape(len(new), -1)
-            if self.values is None:
-                self.values = np.full((self.n_keys, got.shape[1]), np.nan)
-            self.values[new] = got
-        at = self.values[keys]                                   # (m, 4, 1 + k)
-        crossed = ((at[:, :, 1:] < 0).any(axis=1) & (at[:, :, 1:] > 0).any(axis=1)).any(axis=1)
-        return at[:, :, 0].min(axis=1), crossed
+            self.values[new] = got[:, 0]
+            bits = (1 << np.arange(got.shape[1] - 1)).astype(np.uint8)
+            self.negative[new] = ((got[:, 1:] < 0) * bits).sum(axis=1)
+            self.positive[new] = ((got[:, 1:] > 0) * bits).sum(axis=1)
+        neg = np.bitwise_or.reduce(self.negative[keys], axis=1)
+        pos = np.bitwise_or.reduce(self.positive[keys], axis=1)
+        return self.values[keys].min(axis=1), (neg & pos) != 0
 
 
 def graded_lattice(axes: Sequence[np.ndarray], levels: int, distance: Callable[[np.ndarray], np.ndarray],

@@ -32,6 +32,8 @@ from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, length
 
 NAME = "interdigitated_pillars"
 SUMMARY = "interdigitated anode and cathode pillars in an electrolyte (seed Fig. 2)"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror triangle of the lattice (square or triangular)"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from .params import Domain, MODEL_UNIT_M, Params, integer, length
 
 NAME = "interdigitated_plates"
 SUMMARY = "interdigitated anode and cathode walls in an electrolyte (3D-printed design)"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror cell between two wall mid-planes"
 
 
 @dataclass(frozen=True)

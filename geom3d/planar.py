@@ -17,6 +17,8 @@ from .params import Domain, MODEL_UNIT_M, ParameterError, Params, length
 NAME = "planar"
 DOMAINS = ("unit_cell",)
 SUMMARY = "planar thin-film stack (seed Fig. 1), the reference design"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "a column of the stack (insulated mirror sides)"
 
 
 @dataclass(frozen=True)

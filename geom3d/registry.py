@@ -44,6 +44,7 @@ class Architecture:
     module: str
     options: tuple[str, ...] = ()
     implicit: bool = False
+    unit_cell: str = "a mirror cell"
 
     def __reduce__(self) -> tuple:
         """Pickled by name (a child process looks it up in its own registry)."""
@@ -65,7 +66,8 @@ def from_module(module: str) -> Architecture:
     options = getattr(mod, "BUILD_OPTIONS", ())
     implicit = bool(getattr(mod, "IMPLICIT", False))
     build = mod.build if implicit else _guarded(mod.build, mod.NAME)
-    return Architecture(mod.NAME, mod.SUMMARY, params, build, domains, mod.__name__, options, implicit)
+    return Architecture(mod.NAME, mod.SUMMARY, params, build, domains, mod.__name__, options, implicit,
+                        getattr(mod, "UNIT_CELL", "a mirror cell"))
 
 
 class _Registry(Mapping):

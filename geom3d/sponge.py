@@ -72,6 +72,8 @@ NAME = "sponge"
 SUMMARY = "gyroid or random interpenetrating electrodes with a conformal electrolyte film (seed Fig. 3)"
 DOMAINS = ("unit_cell",)
 IMPLICIT = True
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the periodic block (lateral: periodic, default) or the insulated block (lateral: insulating)"
 
 ISLAND_LIMIT = 0.02
 #: growth of the lattice's box side with the distance to the film (side <= interface_size + GRADE * d)

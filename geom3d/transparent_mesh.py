@@ -42,6 +42,8 @@ from .params import Domain, MODEL_UNIT_M, ParameterError, Params, choice, length
 
 NAME = "transparent_mesh"
 SUMMARY = "two facing grids of electrode lines embedded flush in transparent substrates"
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror cell [0, p/2]^2 (offsets 0 or p/2) or the periodic cell [0, p]^2 (any offset; geometry.cell)"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ from .params import Domain, Layer, MODEL_UNIT_M, ParameterError, Params, choice,
 NAME = "trenched_silicon"
 SUMMARY = "etched silicon (trenches or pores) with a conformal thin-film stack (Notten et al. 2007)"
 BUILD_OPTIONS = ("thin_layer_limit",)
+#: the unit cell(s) this architecture models (``mb3d describe``)
+UNIT_CELL = "the mirror cell [0, p/2]^2 (half a trench or a quarter of a pore)"
 
 ROLES = ("barrier", "anode", "electrolyte", "cathode", "collector")
 ELECTRODES = ("anode", "cathode")

@@ -367,6 +367,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
                         f"nor a physics model ({', '.join(models.names())})") from exc
     out.print(f"[bold]{arch.name}[/]: {arch.summary}")
     out.print(f"domains: {', '.join(arch.domains)}")
+    out.print(f"unit cell: {escape(arch.unit_cell)}")
     t = Table(title="geometry keys", header_style="bold")
     for col in ("key", "unit", "default", "constraint", "description"):
         t.add_column(col)

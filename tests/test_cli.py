@@ -70,8 +70,10 @@ def test_validate_list_describe_materials(tmp_path):
     assert r.returncode == 0 and "interdigitated_pillars" in r.stdout and "LiPON" in r.stdout
     r = mb3d("describe", "interdigitated_pillars")
     assert r.returncode == 0
-    for key in ("lattice", "pitch", "anode_radius", "electrolyte_height", "um"):
+    for key in ("lattice", "pitch", "anode_radius", "electrolyte_height", "um", "unit cell: the mirror triangle"):
         assert key in r.stdout
+    r = mb3d("describe", "sponge")
+    assert r.returncode == 0 and "unit cell: the periodic block" in " ".join(r.stdout.split())
     r = mb3d("materials")
     assert r.returncode == 0 and "Li7P3S11" in r.stdout
     r = mb3d("materials", "LiPON")
