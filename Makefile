@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_doe.py
 	$(BIN)/python bench/bench_transient.py --sweep
+	$(BIN)/python bench/bench_sponge.py
 	$(BIN)/pip install -q -e .[bench] && $(BIN)/python bench/bench_ngsolve.py
 
 images: $(STAMP)
