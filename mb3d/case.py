@@ -421,6 +421,8 @@ def apply_overrides(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
             parsed = yaml.safe_load(value) if value.strip() else ""
         except yaml.YAMLError:
             parsed = value
+        if isinstance(parsed, bool) and value.strip().lower() not in ("true", "false"):
+            parsed = value.strip()      # YAML 1.1 reads yes/no/on/off as booleans: --set name=no is a name
         _set_dotted(out, key, parsed, f"--set {item!r}", remove_none=False)
     return out
 

@@ -500,7 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:       # `mb3d describe planar | head`: the reader left; no traceback, exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # as rich does for its output
+        return 1
     except ViewError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

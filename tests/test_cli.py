@@ -232,3 +232,34 @@ def test_bad_thread_count(tmp_path, monkeypatch):
 def test_bad_set_override(tmp_path):
     r = mb3d("validate", write_case(tmp_path, GOOD), "--set", "geometry.pitch")
     assert r.returncode == 2 and "KEY=VALUE" in r.stderr
+
+
+def test_set_keeps_yaml_1_1_words_as_strings():
+    """``--set name=no``: YAML 1.1 reads yes/no/on/off as booleans; a case key set to one of those
+    words stays the word (pydantic still reads "yes" as true where a key is a boolean); true and
+    false stay booleans."""
+    from mb3d.case import apply_overrides  # noqa: PLC0415
+
+    out = apply_overrides({"name": "x"}, ["name=no", "geometry.kind=on", "physics.electrode_conduction=true"])
+    assert out["name"] == "no" and out["geometry"]["kind"] == "on"
+    assert out["physics"]["electrode_conduction"] is True
+
+
+def test_python_dash_m_and_a_closed_pipe():
+    """``python -m mb3d`` is the command; ``mb3d describe transient | head -1`` ends without a traceback
+    when the reader leaves (exit 1, as Python and rich do for a broken pipe)."""
+    r = subprocess.run([sys.executable, "-m", "mb3d", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "describe" in r.stdout
+    import fcntl  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    read, write = os.pipe()
+    fcntl.fcntl(read, 1031, 4096)             # F_SETPIPE_SZ: a 4 KiB pipe, less than the 10 KB written
+    proc = subprocess.Popen([sys.executable, "-m", "mb3d", "describe", "transient"], stdout=write,
+                            stderr=subprocess.PIPE)
+    os.close(write)
+    with os.fdopen(read, "rb") as reader:
+        reader.readline()                     # the reader leaves after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
