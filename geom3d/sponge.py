@@ -19,8 +19,9 @@ web's top face) with a k-d tree, periodic images included, and from z for the co
 
 Meshing (``geom3d.levelset``, ``geom3d.graded``). A lattice of tetrahedra fills the box: Kuhn boxes
 of side ``mesh.interface_size`` within and next to the film, bisected from boxes of up to
-``mesh.size`` that stay coarse in the bulk of web and fill (graded: the side grows by half the
-distance to the film; ``mesh.size`` = ``mesh.interface_size`` gives the uniform lattice). It is cut
+``mesh.size`` that stay coarse in the bulk of web and fill (graded: the side grows by ``GRADE`` = 2
+times the distance to the film, and every box a surface crosses is of the finest size;
+``mesh.size`` = ``mesh.interface_size`` gives the uniform lattice). It is cut
 conformally, first by the web level set, then by
 the film level set, so every region and interface is a conforming union of tetrahedra and triangles
 whose interfaces are the piecewise linear interpolants of the true surfaces: the interface areas
