@@ -7,6 +7,7 @@ also one line, and for ``mb3d doe`` also when any case of the study failed; 130 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -123,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         child = isolate.start(_run_work, case, staging, args.verbose, args.images)
         t0 = time.perf_counter()
-        if args.quiet:
+        if args.quiet or args.json:
             record, note = child.wait()
         else:
             name = escape(case.name)
@@ -136,6 +137,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.rmtree(staging, ignore_errors=True)
     if note:
         print(f"warning: report.html has no 3D images: {note}", file=sys.stderr)
+    if args.json:
+        files = sorted(str(p.relative_to(out_dir)) for p in Path(out_dir).rglob("*") if p.is_file())
+        print(json.dumps({"out_dir": str(out_dir), "files": files, "record": record}, default=str))
+        return 0
     if not args.quiet:
         out.print(headline(record))
         if record["solution"].get("singular_edges"):
@@ -295,9 +300,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     case = _load(args)
     line = f"ok: {args.case}: {case.name} ({case.architecture.name}, {case.domain.kind}), case hash {case.hash()[:12]}"
+    n = None
     if not args.no_geometry:
         n = isolate.call(_check_geometry_work, case)
         line += f"; about {n:.2g} tetrahedra" + (" (geometry built)" if not case.architecture.implicit else "")
+    if args.json:
+        print(json.dumps({"ok": True, "case": str(args.case), "name": case.name,
+                          "architecture": case.architecture.name, "domain": case.domain.kind,
+                          "case_hash": case.hash(), "estimated_tetrahedra": n, "normalized": case.normalized()},
+                         default=str))
+        return 0
     out.print(escape(line))
     if args.show:
         out.print(escape(yaml.safe_dump(case.normalized(), sort_keys=False)), end="")
@@ -432,6 +444,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default out/<name>/)")
     r.add_argument("--verbose", action="store_true", help="show gmsh's log")
     r.add_argument("--quiet", action="store_true", help="no progress and no table")
+    r.add_argument("--json", action="store_true",
+                   help="print one JSON object (output folder, files, the results record) instead of the table; "
+                        "errors stay one line on stderr with exit code 2 (bad input) or 1")
     r.add_argument("--images", action="store_true",
                    help="put pictures in report.html: three 3D views (VTK, off screen), the current density "
                         "histogram and the transparency map (about 1.5 s more)")
@@ -439,6 +454,9 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a case without running it")
     case_args(v)
     v.add_argument("--show", action="store_true", help="print the normalised case")
+    v.add_argument("--json", action="store_true",
+                   help="print one JSON object (name, architecture, domain, case hash, estimated tetrahedra, "
+                        "the normalised case) instead of the line")
     v.add_argument("--no-geometry", action="store_true",
                    help="check the case file only; by default the geometry is built too (not meshed) to "
                         "check the element count and, for the secondary model, the current against its "

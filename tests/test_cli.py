@@ -263,3 +263,22 @@ def test_python_dash_m_and_a_closed_pipe():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_json_output_for_scripts(tmp_path):
+    """``--json``: validate prints one object with the normalised case; run prints one object with
+    the output folder, its files and the record (the same as results.json); bad input stays one line
+    on stderr with exit 2 and nothing on stdout."""
+    import json  # noqa: PLC0415
+
+    case = ROOT / "cases" / "planar_lipon.yaml"
+    r = mb3d("validate", case, "--json", "--no-geometry")
+    v = json.loads(r.stdout)
+    assert r.returncode == 0 and v["ok"] is True and v["architecture"] == "planar" and len(v["case_hash"]) == 64
+    assert v["normalized"]["name"] == v["name"] and v["estimated_tetrahedra"] is None
+    r = mb3d("run", case, "--out", tmp_path / "o", "--json")
+    got = json.loads(r.stdout)
+    assert r.returncode == 0 and sorted(got["files"])[:2] == ["interfaces.vtu", "report.html"]
+    assert got["record"] == json.loads((tmp_path / "o" / "results.json").read_text())
+    r = mb3d("run", case, "--json", "--set", "geometry.electrolyte_thickness=-1")
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
