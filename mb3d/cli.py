@@ -316,6 +316,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Copy the example cases shipped with mb3d into a folder (never over an existing file)."""
+    from importlib import resources  # noqa: PLC0415
+
+    from .case import CaseError  # noqa: PLC0415
+
+    source = resources.files("mb3d") / "examples"
+    names = sorted(p.name for p in source.iterdir() if p.name.endswith(".yaml"))
+    target = Path(args.dir)
+    clash = [n for n in names if (target / n).exists()]
+    if clash:
+        raise CaseError(f"examples: {target / clash[0]} exists ({len(clash)} of the {len(names)} files); "
+                        "choose an empty or new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        (target / n).write_bytes((source / n).read_bytes())
+    out.print(f"copied {len(names)} example cases to {escape(str(target))}/; run one with "
+              f"mb3d run {escape(str(target / 'interdigitated_pillars_square.yaml'))}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from geom3d import registry  # noqa: PLC0415
     from solvers.materials import library  # noqa: PLC0415
@@ -463,6 +484,9 @@ def parser() -> argparse.ArgumentParser:
                         "exact volumes and interface areas")
     v.set_defaults(func=cmd_validate)
     sub.add_parser("list", help="list architectures and materials").set_defaults(func=cmd_list)
+    x = sub.add_parser("examples", help="copy the example cases shipped with mb3d into a folder")
+    x.add_argument("dir", nargs="?", default="mb3d-examples", help="folder to copy into (default mb3d-examples/)")
+    x.set_defaults(func=cmd_examples)
     d = sub.add_parser("describe", help="geometry keys of an architecture, or physics keys of a model")
     d.add_argument("architecture")
     d.set_defaults(func=cmd_describe)

@@ -282,3 +282,23 @@ def test_json_output_for_scripts(tmp_path):
     assert got["record"] == json.loads((tmp_path / "o" / "results.json").read_text())
     r = mb3d("run", case, "--json", "--set", "geometry.electrolyte_thickness=-1")
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_examples_copies_the_shipped_cases(tmp_path):
+    """``mb3d examples DIR`` copies the example cases shipped in the package (``cases/`` is a link to
+    ``mb3d/examples``, declared as package data) byte for byte; a copied case validates; a second copy
+    into the same folder is refused in one line (exit 2) and overwrites nothing."""
+    target = tmp_path / "ex"
+    r = mb3d("examples", target)
+    assert r.returncode == 0 and "copied" in r.stdout
+    shipped = sorted(p.name for p in (ROOT / "cases").glob("*.yaml"))
+    assert sorted(p.name for p in target.iterdir()) == shipped and len(shipped) > 30
+    for name in shipped:
+        assert (target / name).read_bytes() == (ROOT / "cases" / name).read_bytes()
+    assert (ROOT / "cases").resolve() == (ROOT / "mb3d" / "examples").resolve()
+    r = mb3d("validate", target / "planar_lipon.yaml", "--no-geometry")
+    assert r.returncode == 0
+    (target / "planar_lipon.yaml").write_text("mine")
+    r = mb3d("examples", target)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "exists" in r.stderr
+    assert (target / "planar_lipon.yaml").read_text() == "mine"
