@@ -406,7 +406,7 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
 
     def film_distance(xyz: np.ndarray, cap: float = np.inf) -> np.ndarray:
         """Distance to the web surface or the collector, model units (np.inf beyond ``cap``)."""
-        d, _ = tree.query(xyz, workers=2, distance_upper_bound=cap)
+        d, _ = tree.query(xyz, workers=1, distance_upper_bound=cap)
         return np.minimum(d, xyz[:, 2])
 
     def film_level(xyz: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -421,8 +421,8 @@ def build(p: SpongeParams, domain: Domain, size: float = 2e-6, interface_size: f
         inside = lv < 0
         return np.column_stack([np.where(inside, d, np.maximum(d - te, 0.0)), lv, np.where(inside, -te, d - te)])
 
-    P, T, lattice_q = mesh_lattice((W, W, H), h_in, size * s, planes, from_film, p.periodic(domain))
     periodic = p.periodic(domain)
+    P, T, lattice_q = mesh_lattice((W, W, H), h_in, size * s, planes, from_film, periodic)
     same = None
     if periodic:
         P, T, same = periodic_order(P, T, W)

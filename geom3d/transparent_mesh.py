@@ -181,11 +181,10 @@ def build(p: TransparentMeshParams, domain: Domain) -> Geometry:
     side, mirror = ("symmetry", True) if domain.kind == "unit_cell" else ("outer", False)
     if periodic:
         side, mirror = "periodic", False
-        lines = [ln for ln in lines if _clipped(ln, x0, y0, x1, y1, w) is not None]
         # a periodic cell holds one line of each direction per grid: a piece counts by its width
-        lines = [(e, a, c, z0, dz, 0.5 * (_clipped((e, a, c), x0, y0, x1, y1, w)[1]
-                                          - _clipped((e, a, c), x0, y0, x1, y1, w)[0]) / w)
-                 for e, a, c, z0, dz, _ in lines]
+        pieces = [(ln, _clipped(ln, x0, y0, x1, y1, w)) for ln in lines]
+        lines = [(e, a, c, z0, dz, 0.5 * (hi - lo) / w) for (e, a, c, z0, dz, _), span in pieces
+                 if span is not None for lo, hi in [span]]
     tools = []
     for electrode, along, c, z0, dz, _ in lines:
         lo, hi = _clipped((electrode, along, c), x0, y0, x1, y1, w)

@@ -20,7 +20,7 @@ process that runs the next case). Lengths are metres.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -217,6 +217,17 @@ class CellProblem:
             return prolongation(self.periodicity(), er.region.nodes, len(self.points),
                                 er.basis if self.order == 2 else None)
         return self._keep(("region_prolongation", electrode), make)
+
+    def block_prolongation(self, blocks: Sequence[str | int]) -> sp.csr_matrix | None:
+        """Z of an unknown vector made of blocks, block-diagonal: ``"electrolyte"`` (its degrees of
+        freedom, :meth:`prolongation`), an electrode name (its meshed region's,
+        :meth:`region_prolongation`) or an int k (k scalars: an equipotential electrode, a collector);
+        None for a cell that is not periodic. The one place a model's Z is built."""
+        if not self.periodic:
+            return None
+        parts = [self.prolongation() if b == ELECTROLYTE else sp.identity(b, format="csr") if isinstance(b, int)
+                 else self.region_prolongation(b) for b in blocks]
+        return sp.block_diag(parts, format="csr")
 
     def basis(self):
         """The electrolyte's Lagrange basis (degrees of freedom; one quadrature point)."""

@@ -41,6 +41,7 @@ import scipy.sparse.linalg as spla
 from .constants import FARADAY
 from .fem import SolverError
 from .linsolve import factorize
+from .periodic import copies, reduced_flags, reduced_index
 
 #: GMRES preconditioned by the kept factorisation: relative tolerance, and the most iterations before
 #: a new factorisation is made instead (see _krylov_limit)
@@ -215,19 +216,18 @@ def _reduction(system: TransientSystem, op: Operation, x_free: bool) -> _Linear:
             fixed[b[e].x] = True
     P = system.Z                         # a periodic cell: columns over its reduced unknowns
     if P is not None:
-        fixed = (P.T @ fixed.astype(float)) > 0
+        fixed = reduced_flags(P, fixed)
     n = len(fixed)
     free = np.flatnonzero(~fixed)
     cols = [sp.csr_matrix((np.ones(len(free)), (free, np.arange(len(free)))), shape=(n, len(free)))]
 
     def held(dofs: np.ndarray) -> np.ndarray:
-        """The full-vector dofs of the unknowns of ``dofs`` (every periodic copy)."""
-        return dofs if P is None else np.flatnonzero(P @ np.isin(np.arange(n), P.indices[dofs]).astype(float))
+        return dofs if P is None else copies(P, dofs)
 
     set_dofs = [held(b["anode"].collector)]
     values = [np.zeros(len(set_dofs[0]))]
     if op.galvanostatic:
-        c = b["cathode"].collector if P is None else np.unique(P.indices[b["cathode"].collector])
+        c = b["cathode"].collector if P is None else reduced_index(P, b["cathode"].collector)
         cols.append(sp.csr_matrix((np.ones(len(c)), (c, np.zeros(len(c), int))), shape=(n, 1)))
     else:
         set_dofs.append(held(b["cathode"].collector))

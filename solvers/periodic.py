@@ -31,7 +31,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["PeriodicError", "Periodicity", "check_face_meshes", "match_periodic", "prolongation", "reduced_dirichlet"]
+__all__ = ["PeriodicError", "Periodicity", "check_face_meshes", "copies", "match_periodic", "prolongation",
+           "reduced_dirichlet", "reduced_flags", "reduced_index"]
 
 
 class PeriodicError(ValueError):
@@ -157,9 +158,9 @@ def _maps(periodicity: Periodicity, n_global: int) -> list[np.ndarray]:
     return maps
 
 
-def _region_pairs(maps: list[np.ndarray], nodes: np.ndarray, n_global: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per node map, the pairs (local a, local image) with both ends in the region ``nodes``, and the
-    region-local form of the map (-1 where the image is not in the region)."""
+def _region_maps(maps: list[np.ndarray], nodes: np.ndarray, n_global: int) -> list[np.ndarray]:
+    """Each node map in the region's local numbering (``nodes``: its full-mesh node numbers): the
+    local image of every local node, -1 where there is none or it is not in the region."""
     local = np.full(n_global, -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
     out = []
@@ -192,7 +193,7 @@ def prolongation(periodicity: Periodicity, nodes: np.ndarray, n_global: int, bas
     """
     nodes = np.asarray(nodes)
     n = len(nodes)
-    images = _region_pairs(_maps(periodicity, n_global), nodes, n_global)
+    images = _region_maps(_maps(periodicity, n_global), nodes, n_global)
     node_pairs = [np.column_stack([np.flatnonzero(img >= 0), img[img >= 0]]) for img in images]
     node_class = _classes(n, np.concatenate(node_pairs) if node_pairs else np.zeros((0, 2), int))
     if basis is None:
@@ -218,10 +219,28 @@ def prolongation(periodicity: Periodicity, nodes: np.ndarray, n_global: int, bas
     return sp.csr_matrix((np.ones(N), (np.arange(N), dof_class)), shape=(N, int(dof_class.max()) + 1))
 
 
+def reduced_index(Z: sp.csr_matrix, dofs: np.ndarray) -> np.ndarray:
+    """The reduced unknowns (sorted, unique) that the degrees of freedom ``dofs`` belong to (Z has one
+    entry per row)."""
+    return np.unique(Z.indices[np.asarray(dofs)])
+
+
+def reduced_flags(Z: sp.csr_matrix, flags: np.ndarray) -> np.ndarray:
+    """A reduced unknown is flagged when any of its copies is."""
+    return (Z.T @ np.asarray(flags, dtype=float)) > 0
+
+
+def copies(Z: sp.csr_matrix, dofs: np.ndarray) -> np.ndarray:
+    """Every degree of freedom (sorted) that is a copy of one of ``dofs``: the same reduced unknown."""
+    mark = np.zeros(Z.shape[1])
+    mark[reduced_index(Z, dofs)] = 1.0
+    return np.flatnonzero(Z @ mark)
+
+
 def reduced_dirichlet(Z: sp.csr_matrix, x: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fixed values and flags of the reduced unknowns: an unknown is fixed when any of its copies
     is, and its copies' fixed values must agree (they are one point)."""
-    fixed_r = (Z.T @ fixed.astype(float)) > 0
+    fixed_r = reduced_flags(Z, fixed)
     count = Z.T @ fixed.astype(float)
     total = Z.T @ np.where(fixed, x, 0.0)
     x_r = np.divide(total, count, out=np.zeros(Z.shape[1]), where=count > 0)

@@ -62,6 +62,7 @@ from .cell import ELEMENTS, CellProblem
 from .fem import stiffness
 from .kinetics import Kinetics
 from .names import ELECTRODES, electrode_sign
+from .periodic import reduced_flags, reduced_index
 from .newton import (InterfaceState, InterfaceTerm, LinearStep, NewtonInfo, SolverError, jacobian, linear_laws,
                      newton, residual)
 
@@ -259,21 +260,8 @@ def assemble_two_field(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         terms[e] = InterfaceTerm(D, P, np.asarray(cell.facet_basis(e).dx))
     K = sp.block_diag([Ke, blocks["anode"], blocks["cathode"]], format="csr")
     return TwoFieldSystem(K, blocks, off, sizes, {e: off[e] + local[e] for e in ELECTRODES}, terms, Ne,
-                          system_prolongation(cell, {e: electrodes[e].sigma_S_m is not None for e in ELECTRODES}))
-
-
-def system_prolongation(cell: CellProblem, conducting: Mapping[str, bool], extra: int = 0) -> sp.csr_matrix | None:
-    """The prolongation of ``[phi_e | electrode fields | extra scalars]`` of a periodic cell: the
-    electrolyte's and each conducting electrode's (:meth:`CellProblem.region_prolongation`), one
-    unknown for an equipotential electrode and for each extra scalar; None for a cell that is not
-    periodic."""
-    if not cell.periodic:
-        return None
-    parts = [cell.prolongation()]
-    parts += [cell.region_prolongation(e) if conducting[e] else sp.identity(1, format="csr") for e in ELECTRODES]
-    if extra:
-        parts.append(sp.identity(extra, format="csr"))
-    return sp.block_diag(parts, format="csr")
+                          cell.block_prolongation(["electrolyte", *(e if electrodes[e].sigma_S_m is not None else 1
+                                                                     for e in ELECTRODES)]))
 
 
 def solve_secondary(cell: CellProblem, sigma_S_m: float, anode: Electrode, cathode: Electrode,
@@ -337,8 +325,8 @@ def _newton_solve(system: TwoFieldSystem, electrodes: Mapping[str, Electrode], c
     galvanostatic = current_A is not None
     free, bordered = ~fixed, cathode_set
     if system.Z is not None:              # the reduced unknowns of a periodic cell
-        free = (system.Z.T @ fixed.astype(float)) == 0
-        bordered = np.unique(system.Z.indices[cathode_set])
+        free = ~reduced_flags(system.Z, fixed)
+        bordered = reduced_index(system.Z, cathode_set)
     step = LinearStep(np.flatnonzero(free), bordered if galvanostatic else None,
                       current_A if galvanostatic else 0.0, method, Z=system.Z)
     # Electrode unknowns are relative to their equilibrium potential, so phi_s - phi_e - U = psi_s - phi_e

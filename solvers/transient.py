@@ -210,7 +210,7 @@ class TransientSystem:
     films : dict
         Per collapsed intercalation film, its :class:`Film`.
     Z : scipy.sparse.csr_matrix or None
-        A periodic cell's prolongation of the whole vector (:func:`periodic_prolongation`); the
+        A periodic cell's prolongation of the whole vector (:meth:`CellProblem.block_prolongation`); the
         integrator solves for its reduced unknowns. None otherwise.
     """
 
@@ -493,28 +493,11 @@ def assemble_transient(cell: CellProblem, sigma_S_m: float, electrodes: Mapping[
         D[e] = _place(P, [(0, -P), (psi[e].start, P @ T_pot[e].T)], N)
         X[e] = None if T_x[e] is None else _place(P, [(xs[e].start, P @ T_x[e].T)], N)
         dxs[e] = np.asarray(cell.facet_basis(e).dx)
-    Z = periodic_prolongation(cell, electrodes, films) if cell.periodic else None
-    return TransientSystem(cell, dict(electrodes), N, n_e, blocks, K, M, D, X, dxs, weights, films, Z)
-
-
-def periodic_prolongation(cell: CellProblem, electrodes: Mapping[str, TransientElectrode],
-                          films: Mapping[str, Film]) -> sp.csr_matrix:
-    """Z of ``[phi_e | psi_a | psi_c | x_a | x_c]`` of a periodic cell: the electrolyte's and each
-    meshed region's (:meth:`CellProblem.region_prolongation`) blocks, one unknown for an
-    equipotential electrode.
-
-    Raises
-    ------
-    CellError
-        If an electrode is a collapsed film (no periodic cell has one).
-    """
-    if films:
+    if cell.periodic and films:
         raise CellError(f"a periodic cell with a collapsed {next(iter(films))} film is not supported")
-    parts = [cell.prolongation()]
-    parts += [cell.region_prolongation(e) if electrodes[e].sigma_S_m is not None else sp.identity(1, format="csr")
-              for e in ELECTRODES]
-    parts += [cell.region_prolongation(e) for e in ELECTRODES if electrodes[e].storage is not None]
-    return sp.block_diag(parts, format="csr")
+    Z = cell.block_prolongation(["electrolyte", *(e if electrodes[e].sigma_S_m is not None else 1 for e in ELECTRODES),
+                                 *(e for e in ELECTRODES if electrodes[e].storage is not None)])
+    return TransientSystem(cell, dict(electrodes), N, n_e, blocks, K, M, D, X, dxs, weights, films, Z)
 
 
 def _place(P: sp.csr_matrix, parts: list[tuple[int, sp.spmatrix]], N: int) -> sp.csr_matrix:
