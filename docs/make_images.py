@@ -1,7 +1,8 @@
-"""Render the README's images from cases in cases/ (``make images``).
+"""Render the documentation's images from cases in cases/ (``make images``).
 
 Each entry of IMAGES runs a case in memory (mb3d.pipeline.run_case) and writes one preset off screen
-to docs/images/. The images are deterministic in size (mb3d.views.WINDOW). DISCHARGE runs three cells
+to docs/images/. Each entry of TUTORIALS runs a tutorial's case and writes one of the pictures of its
+report.html (mb3d.report.render_images: unit cells repeated to a few periods), as `mb3d run` shows them. The images are deterministic in size (mb3d.views.WINDOW). DISCHARGE runs three cells
 with the same practical capacity per footprint (325.6 uAh/cm2 of LiCoO2) at 1C and plots their
 voltage against delivered capacity (matplotlib): the planar film, the demo pillar cell and a slim
 pillar cell (about 3 minutes on 2 cores). RAGONE runs the cases of
@@ -24,6 +25,17 @@ IMAGES = [
     ("interdigitated_pillars_square.yaml", "geometry", "pillars_geometry.png"),
     ("trenched_silicon_trench.yaml", "current", "trench_current.png"),
     ("sponge_gyroid.yaml", "geometry", "gyroid_geometry.png"),
+]
+
+#: the tutorials' pictures: case file, report picture (preset), image name
+TUTORIALS = [
+    ("planar_lipon.yaml", "potential", "planar_potential.png"),
+    ("interdigitated_pillars_square.yaml", "current", "pillars_current.png"),
+    ("interdigitated_plates.yaml", "current", "plates_current.png"),
+    ("coated_pillars_square.yaml", "current", "coated_pillars_current.png"),
+    ("sponge_gyroid.yaml", "current", "sponge_current.png"),
+    ("transparent_mesh_offset.yaml", "current", "transparent_mesh_current.png"),
+    ("coaxial_check.yaml", "potential", "coaxial_potential.png"),
 ]
 
 
@@ -117,8 +129,18 @@ def ragone_study(path: Path) -> None:
     plt.close(fig)
 
 
+def _write_small_png(path: Path, png: bytes) -> None:
+    """Write a picture with a 256-colour palette (a third of the size; the pictures are shaded
+    colour maps, which a palette keeps)."""
+    import io  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415  (matplotlib's dependency)
+
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(path, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Render every image, or only those named: geometry, current, discharge, ragone
+    """Render every image, or only those named: geometry, current, tutorials, discharge, ragone
     (``python docs/make_images.py ragone``)."""
     only = set(argv if argv is not None else sys.argv[1:])
     out = ROOT / "docs" / "images"
@@ -134,6 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         views.screenshot(vol, ifc, {n: k for k, n in enumerate(m.region_names)}, preset, out / name,
                          title=f"{case.name}: {preset}")
         print(f"wrote docs/images/{name} ({case_file}, {preset})")
+    if not only or "tutorials" in only:
+        from mb3d.report import render_images  # noqa: PLC0415
+
+        for case_file, preset, name in TUTORIALS:
+            pictures, note = render_images(run_case(load_case_file(ROOT / "cases" / case_file)))
+            if note:
+                raise SystemExit(f"{case_file}: no pictures: {note}")
+            _write_small_png(out / name, pictures[preset])
+            print(f"wrote docs/images/{name} ({case_file}, {preset} picture of report.html)")
     for key, func, name in [("discharge", discharge_curves, "discharge_pillars_vs_planar.png"),
                             ("ragone", ragone_study, "ragone_pillars_vs_planar.png")]:
         if not only or key in only:
