@@ -216,8 +216,9 @@ class Result:
 
         return _clean(self.record)
 
-    def save(self, out_dir: str | os.PathLike | None = None, images: bool = False) -> Path:
-        """Write the outputs of ``mb3d run``: results.json, solution.vtu, interfaces.vtu, report.html.
+    def save(self, out_dir: str | os.PathLike | None = None, images: bool = True) -> Path:
+        """Write the outputs of ``mb3d run``: results.json, the VTK files (solution.vtu, solution.vtm
+        with regions/<name>.vtu, interfaces.vtu: :mod:`mb3d.vtkfiles`), report.html.
 
         The files are written into a hidden ``.mb3d-partial-*`` folder and then moved into place, so
         nothing half-written is left if writing fails; files of an earlier run in ``out_dir`` with the
@@ -228,9 +229,10 @@ class Result:
         out_dir : str or path-like, optional
             Output folder (created if needed); default ``out/<case name>`` below the current folder.
         images : bool
-            Also embed the pictures in report.html (three 3D views rendered off screen with VTK, the
-            current density histogram and the transparency map; about 1.5 s more). If the 3D views
-            cannot be rendered here a ``RuntimeWarning`` says why and the report has the rest.
+            Embed the pictures in report.html (default; three 3D views rendered off screen with VTK,
+            unit cells repeated to a few periods, the current density histogram and the transparency
+            map; about 2 s). If the 3D views cannot be rendered here a ``RuntimeWarning`` says why and
+            the report has the rest; ``False`` skips them.
 
         Returns
         -------
@@ -267,7 +269,8 @@ class Result:
         pyvista.MultiBlock
             One :class:`pyvista.UnstructuredGrid` block per region, named as in
             ``record["mesh"]["region_ids"]`` (``cathode``, ``electrolyte``, ``anode``, ``silicon`` ...;
-            regions without tetrahedra are left out), each with
+            regions without tetrahedra are left out; quadratic tetrahedra for a P2 solution, as in
+            ``solution.vtu``), each with
 
             * point data ``potential_V`` (V; on nodes shared with the electrolyte, the electrolyte
               potential),
@@ -282,23 +285,22 @@ class Result:
         """
         import numpy as np  # noqa: PLC0415
 
+        from .vtkfiles import region_files, volume_grid  # noqa: PLC0415
+
         pv = _pyvista()
         mesh, f = self.mesh, self.fields
-        pts_um = np.asarray(mesh.points_m, float) * 1e6
-        tets = np.asarray(mesh.tets, dtype=np.int64)
-        region = np.asarray(mesh.tet_region)
-        j_mA_cm2 = np.asarray(f.current_density_A_m2, float) * 0.1
+        grid = volume_grid(mesh, f)
+        kind = pv.CellType.QUADRATIC_TETRA if grid.quadratic else pv.CellType.TETRA
         blocks: dict[str, Any] = {}
-        for k, name in enumerate(mesh.region_names):
-            cells = np.flatnonzero(region == k)
-            if not len(cells):
-                continue
-            nodes, local = np.unique(tets[cells], return_inverse=True)
-            grid = pv.UnstructuredGrid({pv.CellType.TETRA: local.reshape(-1, 4)}, pts_um[nodes])
-            grid.point_data["potential_V"] = np.asarray(f.potential_V, float)[nodes]
-            grid.cell_data["region_id"] = np.full(len(cells), k, dtype=np.int32)
-            grid.cell_data["current_density_mA_cm2"] = j_mA_cm2[cells]
-            blocks[name] = grid
+        for name, cells in region_files(grid).items():
+            nodes, local = np.unique(grid.cells[cells], return_inverse=True)
+            block = pv.UnstructuredGrid({kind: local.reshape(len(cells), -1)}, grid.points_um[nodes])
+            for key, values in grid.point_data.items():
+                block.point_data[key] = np.asarray(values, float)[nodes]
+            for key, values in grid.cell_data.items():
+                block.cell_data[key] = values[cells]
+            blocks[Path(name).stem] = block
+        pts_um = np.asarray(mesh.points_m, float) * 1e6
         tris = np.asarray(f.interface_tris, dtype=np.int64).reshape(-1, 3)
         nodes, local = np.unique(tris, return_inverse=True)
         faces = np.column_stack([np.full(len(tris), 3), local.reshape(-1, 3)]).ravel()
@@ -395,7 +397,7 @@ class Study:
     def run(self, out: str | os.PathLike | None = None, workers: int | None = None,
             progress: Callable[[dict[str, Any], int, int], None] | None = None, *,
             scheduler: str | None = None, case_timeout: float | None = None, retry_failed: bool = False,
-            connect_timeout: float = 10.0, summary: bool = True) -> Study:
+            connect_timeout: float = 10.0, summary: bool = True, images: bool = False) -> Study:
         """Run the cases not yet in the study's store (resume), as ``mb3d doe`` does.
 
         Every case runs in its own process; a case that fails (bad geometry, mesher, solver, crash,
@@ -424,6 +426,8 @@ class Study:
             Seconds to wait for the Dask scheduler.
         summary : bool
             Write ``summary.html`` afterwards (tables and plots of every stored case), as ``mb3d doe``.
+        images : bool
+            Also write each case's report.html with its pictures (``mb3d doe --images``).
 
         Returns
         -------
@@ -446,7 +450,7 @@ class Study:
         try:
             self.counts = doe.run_study(self._study, self.out, workers=workers, scheduler=scheduler,
                                         case_timeout=case_timeout, on_row=progress, retry_failed=retry_failed,
-                                        connect_timeout=connect_timeout, lock=lock)
+                                        connect_timeout=connect_timeout, lock=lock, images=images)
             if summary:
                 from .outputs import atomic_write  # noqa: PLC0415
                 from .summary import summary_html  # noqa: PLC0415

@@ -147,9 +147,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             out.print("[yellow]note:[/] sharp electrode edges: the primary current density is singular "
                       "there; max, max/min and cov do not converge under refinement (percentiles, current "
                       "and ASR do).")
-    extra = "".join(f", {n}" for n in ("timeseries.csv", "solution.pvd") if (Path(out_dir) / n).exists()
-                    and record["solution"].get("model") == "transient")
-    out.print(f"wrote {escape(str(out_dir))}/results.json, solution.vtu, interfaces.vtu, report.html{extra}")
+    extra = "".join(f", {n}" for n in ("timeseries.csv", "ragone.csv", "solution.pvd")
+                    if (Path(out_dir) / n).exists() and record["solution"].get("model") == "transient")
+    out.print(f"wrote {escape(str(out_dir))}/: results.json, solution.vtu, solution.vtm (regions/), "
+              f"interfaces.vtu{extra}", soft_wrap=True)
+    out.print(f"report: {escape(str(out_dir / 'report.html'))}", soft_wrap=True)
     return 0
 
 
@@ -190,7 +192,7 @@ def _doe(args: argparse.Namespace, study: Any, out_dir: Path, lock: Any) -> int:
             counts = doe.run_study(study, out_dir, workers=args.workers, scheduler=args.scheduler,
                                    case_timeout=args.case_timeout, on_row=on_row,
                                    retry_failed=args.retry_failed, connect_timeout=args.connect_timeout,
-                                   lock=lock)
+                                   lock=lock, images=args.images)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, lambda *_: os._exit(130))   # a second Ctrl-C: out at once
             interrupted = True
@@ -460,7 +462,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a case key, e.g. --set geometry.pitch=40 --set 'physics.voltage=0.2 V'")
 
-    r = sub.add_parser("run", help="run a case: results.json, solution.vtu, interfaces.vtu, report.html")
+    r = sub.add_parser("run", help="run a case: results.json, VTK files for ParaView, report.html")
     case_args(r)
     r.add_argument("--out", help="output folder (default out/<name>/)")
     r.add_argument("--verbose", action="store_true", help="show gmsh's log")
@@ -468,9 +470,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true",
                    help="print one JSON object (output folder, files, the results record) instead of the table; "
                         "errors stay one line on stderr with exit code 2 (bad input) or 1")
-    r.add_argument("--images", action="store_true",
-                   help="put pictures in report.html: three 3D views (VTK, off screen), the current density "
-                        "histogram and the transparency map (about 1.5 s more)")
+    r.add_argument("--images", action=argparse.BooleanOptionalAction, default=True,
+                   help="pictures in report.html (default): three 3D views rendered off screen with VTK (unit "
+                        "cells repeated to a few periods), the current density histogram and the transparency "
+                        "map; --no-images skips them (about 2 s less)")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a case without running it")
     case_args(v)
@@ -508,6 +511,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, metavar="N", help="print the N best designs")
     e.add_argument("--by", default="solution.asr_ohm_cm2", metavar="KEY",
                    help="response for --top (ascending for ASR, cov and spreads, else descending)")
+    e.add_argument("--images", action="store_true",
+                   help="also write each case's report.html with its pictures (about 2 s a case)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_doe)
     w = sub.add_parser("view", help="look at a run (output folder) or at a case's geometry (case file)")

@@ -24,6 +24,7 @@ import math
 import operator
 import os
 import queue
+import re
 import signal
 import sqlite3
 import threading
@@ -465,12 +466,23 @@ def flatten(record: Any, prefix: str = "") -> dict[str, float]:
 
 
 # --- one case ----------------------------------------------------------------------------------------
-def _case_work(point: Point, out_dir: str, cached: tuple | None, stage: Callable[[str], None]
+def case_folder(point: Point) -> str:
+    """A case's folder in the study folder, readable: ``cases/0007-pitch45-radius8`` (the index, then
+    each factor's last key and its value; the case hash is in its results.json)."""
+    parts = [f"{point.index:04d}"]
+    for key, value in point.factors.items():
+        v = f"{value:g}" if isinstance(value, float) else str(value)
+        parts.append(re.sub(r"[^A-Za-z0-9._+]+", "", str(key).rsplit(".", 1)[-1] + v.replace(" ", "")))
+    return "cases/" + "-".join(parts)[:120]
+
+
+def _case_work(point: Point, out_dir: str, cached: tuple | None, images: bool, stage: Callable[[str], None]
                ) -> tuple[dict[str, float], tuple | None]:
-    """What runs in a case's own process: the pipeline, the outputs into ``cases/<hash>/``, the flat
-    results and (when this case meshed) the geometry and mesh for the parent's cache."""
+    """What runs in a case's own process: the pipeline, the outputs into its :func:`case_folder`
+    (report.html with pictures only with ``images``), the flat results and (when this case meshed)
+    the geometry and mesh for the parent's cache."""
     from . import pipeline  # noqa: PLC0415
-    from .outputs import _clean, commit_outputs, staging_dir, write_outputs  # noqa: PLC0415
+    from .outputs import _clean, commit_outputs, staging_dir, write_outputs, write_report  # noqa: PLC0415
 
     case = load_case(point.raw)
     key = case.mesh_key()
@@ -478,10 +490,13 @@ def _case_work(point: Point, out_dir: str, cached: tuple | None, stage: Callable
         pipeline.MESH_CACHE[key] = cached
     result = pipeline.run_case(case, progress=stage)
     stage("outputs")
-    target = Path(out_dir) / "cases" / point.case_hash[:16]
+    target = Path(out_dir) / case_folder(point)
     staging = staging_dir(target)
     try:
         write_outputs(result, staging)
+        if images:
+            stage("images")
+            write_report(result, staging, images=True)
         commit_outputs(staging, target)
     finally:
         if staging.exists():
@@ -499,7 +514,7 @@ def _reason(exc: Any) -> str:
     return str(exc)
 
 
-def run_point(point: Point, out_dir: str, timeout: float | None = None) -> dict[str, Any]:
+def run_point(point: Point, out_dir: str, timeout: float | None = None, images: bool = False) -> dict[str, Any]:
     """Run one point in its own process (:mod:`mb3d.isolate`); never raises: a bad case, an exception,
     a crash (signal) or the timeout (the process is killed) is a ``failed`` row with its reason.
     Thread-safe: a Dask worker runs it in several threads at once."""
@@ -511,7 +526,8 @@ def run_point(point: Point, out_dir: str, timeout: float | None = None) -> dict[
         return {**row, "status": "failed", "error": point.error, "seconds": 0.0}
     try:
         key = load_case(point.raw).mesh_key()
-        results, fresh = isolate.call(_case_work, point, out_dir, pipeline.cached_mesh(key), timeout=timeout,
+        results, fresh = isolate.call(_case_work, point, out_dir, pipeline.cached_mesh(key), images,
+                                      timeout=timeout,
                                       label=point.raw.get("name"), ignore_sigint=True)
     except isolate.Failure as exc:
         return {**row, "status": "failed", "error": _reason(exc), "seconds": time.perf_counter() - t0}
@@ -530,7 +546,7 @@ def preload() -> None:
 
 
 def run_points(points: list[Point], out_dir: str, timeout: float | None = None,
-               stop: threading.Event | None = None) -> list[dict[str, Any]]:
+               stop: threading.Event | None = None, images: bool = False) -> list[dict[str, Any]]:
     """Run several points one after the other: points that share a geometry and mesh (the same
     :meth:`mb3d.case.Case.mesh_key`) reuse the mesh this process keeps (:data:`mb3d.pipeline.MESH_CACHE`)."""
     preload()
@@ -538,7 +554,7 @@ def run_points(points: list[Point], out_dir: str, timeout: float | None = None,
     for p in points:
         if stop is not None and stop.is_set():
             break
-        rows.append(run_point(p, out_dir, timeout))
+        rows.append(run_point(p, out_dir, timeout, images))
     return rows
 
 
@@ -620,7 +636,7 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
               case_timeout: float | None = None,
               on_row: Callable[[dict[str, Any], int, int], None] | None = None,
               retry_failed: bool = False, connect_timeout: float = 10.0,
-              lock: StudyLock | None = None) -> dict[str, int]:
+              lock: StudyLock | None = None, images: bool = False) -> dict[str, int]:
     """Run every point not yet in the store, each in its own process.
 
     Parameters
@@ -642,6 +658,8 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
         Seconds to wait for the scheduler.
     lock : StudyLock, optional
         The folder's lock if the caller holds it already (else it is taken here).
+    images : bool
+        Also write each case's report.html with its pictures (about 2 s a case; off by default).
 
     Returns
     -------
@@ -660,8 +678,10 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
     try:
         store = Store(out / "results.sqlite")
         try:
-            return _run(study, out, store, workers, scheduler, case_timeout, on_row, retry_failed,
-                        connect_timeout)
+            counts = _run(study, out, store, workers, scheduler, case_timeout, on_row, retry_failed,
+                          connect_timeout, images)
+            write_collection(study, out, store)
+            return counts
         finally:
             store.close()
     finally:
@@ -671,7 +691,7 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
 
 def _run(study: Study, out: Path, store: Store, workers: int | None, scheduler: str | None,
          case_timeout: float | None, on_row: Callable | None, retry_failed: bool,
-         connect_timeout: float) -> dict[str, int]:
+         connect_timeout: float, images: bool) -> dict[str, int]:
     finished = store.done(ok_only=retry_failed)
     unique = list({p.case_hash: p for p in study.points if p.case_hash not in finished}.values())
     counts = {"total": len(study.points), "skipped": len(study.points) - len(unique), "ok": 0, "failed": 0,
@@ -689,10 +709,30 @@ def _run(study: Study, out: Path, store: Store, workers: int | None, scheduler: 
 
     (out / "cases").mkdir(parents=True, exist_ok=True)
     if scheduler:
-        _run_dask(unique, str(out), scheduler, case_timeout, record, connect_timeout)
+        _run_dask(unique, str(out), scheduler, case_timeout, record, connect_timeout, images)
     else:
-        _run_local(unique, str(out), workers or os.cpu_count() or 1, case_timeout, record)
+        _run_local(unique, str(out), workers or os.cpu_count() or 1, case_timeout, record, images)
     return counts
+
+
+def write_collection(study: Study, out: Path, store: Store) -> Path:
+    """``study.pvd``: a ParaView collection of the study's finished cases (their ``solution.vtm``),
+    each entry with the case index as ``timestep`` (ParaView's time slider steps through the cases)
+    and its factor values as attributes."""
+    from .outputs import atomic_write  # noqa: PLC0415
+    from .vtkfiles import collection_xml  # noqa: PLC0415
+
+    ok = {h for h in store.done(ok_only=True)}
+    entries = []
+    for p in study.points:
+        folder = case_folder(p)
+        if p.case_hash in ok and (out / folder / "solution.vtm").is_file():
+            attrs = {"timestep": p.index, "part": 0, "case_hash": p.case_hash[:16]}
+            attrs.update({re.sub(r"[^A-Za-z0-9_]", "_", k): v for k, v in p.factors.items()})
+            entries.append((attrs, f"{folder}/solution.vtm"))
+    path = out / "study.pvd"
+    atomic_write(path, lambda f: f.write_text(collection_xml(entries)))
+    return path
 
 
 def _hard_exit_on_second_interrupt() -> Any:
@@ -707,7 +747,7 @@ def _hard_exit_on_second_interrupt() -> Any:
 
 
 def _run_local(points: list[Point], out: str, workers: int, timeout: float | None,
-               record: Callable[[dict[str, Any]], None]) -> None:
+               record: Callable[[dict[str, Any]], None], images: bool = False) -> None:
     """Threads that each start one case process at a time (a fork costs milliseconds; the threads
     only wait)."""
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
@@ -718,7 +758,7 @@ def _run_local(points: list[Point], out: str, workers: int, timeout: float | Non
     stop = threading.Event()
 
     def task(group: list[Point]) -> None:
-        for row in run_points(group, out, timeout, stop):
+        for row in run_points(group, out, timeout, stop, images):
             rows.put(row)
 
     isolate.reopen()
@@ -751,7 +791,7 @@ def _run_local(points: list[Point], out: str, workers: int, timeout: float | Non
 
 
 def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | None,
-              record: Callable[[dict[str, Any]], None], connect_timeout: float) -> None:
+              record: Callable[[dict[str, Any]], None], connect_timeout: float, images: bool = False) -> None:
     """Groups of points as Dask tasks; each case still runs in its own process on the worker, so a
     default worker (threads) is safe for gmsh. A task that dies with its worker is a failed row per
     point."""
@@ -767,7 +807,7 @@ def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | No
     try:
         workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         groups = mesh_groups(points, workers)
-        futures = {client.submit(run_points, g, out, timeout, pure=False): g for g in groups}
+        futures = {client.submit(run_points, g, out, timeout, None, images, pure=False): g for g in groups}
         for fut in as_completed(futures):
             try:
                 rows = fut.result()

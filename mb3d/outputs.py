@@ -1,15 +1,11 @@
-"""Writing a run's outputs atomically: results.json, solution.vtu, interfaces.vtu, report.html.
+"""Writing a run's outputs atomically: results.json, the VTK files, report.html.
 
 Every file is written to a temporary name in the output folder and renamed into place, so a reader
 never sees a half-written file and a failed run leaves no partial output. The output folder is created
 only when the outputs are written, after the run succeeded.
 
-VTU contents (open in ParaView): coordinates in micrometres;
-``solution.vtu``: tetrahedra with cell data ``region_id`` (ids in results.json ``mesh.region_ids``) and
-``current_density_mA_cm2`` (vector), point data ``potential_V``;
-``interfaces.vtu``: interface triangles with ``normal_current_density_mA_cm2`` (discharge sign: out of
-the anode, into the cathode), ``electrode_id`` (1 anode, 2 cathode) and ``feature_id`` (pillar index in
-arrays, -1 otherwise).
+The VTK files (``solution.vtu``, ``solution.vtm`` with ``regions/<name>.vtu``, ``interfaces.vtu``;
+coordinates in micrometres) are described in :mod:`mb3d.vtkfiles`.
 """
 from __future__ import annotations
 
@@ -111,28 +107,26 @@ def results_json(record: Any) -> str:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write results.json, solution.vtu, interfaces.vtu and the model's own files (e.g.
-    timeseries.csv) into ``out_dir``; return the paths."""
-    import meshio  # noqa: PLC0415  (only runs that write pay for it)
+    """Write results.json, the VTK files (solution.vtu, regions/<name>.vtu, solution.vtm,
+    interfaces.vtu: :mod:`mb3d.vtkfiles`) and the model's own files (e.g. timeseries.csv) into
+    ``out_dir``; return the paths."""
+    from .vtkfiles import (multiblock_xml, region_files, volume_grid,  # noqa: PLC0415
+                           write_interfaces, write_volume)
 
     out = Path(out_dir)
-    mesh, f = result.mesh, result.fields
-    pts_um = mesh.points_m * 1e6
-    sol = meshio.Mesh(pts_um, [("tetra", mesh.tets)],
-                      point_data={"potential_V": f.potential_V, **dict(f.point_data)},
-                      cell_data={"region_id": [mesh.tet_region.astype(np.int32)],
-                                 "current_density_mA_cm2": [f.current_density_A_m2 * 0.1]})
-    used = np.unique(f.interface_tris)
-    remap = np.full(len(pts_um), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    ifc = meshio.Mesh(pts_um[used], [("triangle", remap[f.interface_tris])],
-                      cell_data={"normal_current_density_mA_cm2": [f.interface_j_A_m2 * 0.1],
-                                 "electrode_id": [f.interface_electrode.astype(np.int32)],
-                                 "feature_id": [f.interface_feature.astype(np.int32)]})
-    paths = [out / "solution.vtu", out / "interfaces.vtu", out / "results.json"]
-    atomic_write(paths[0], lambda p: meshio.write(p, sol, file_format="vtu"))
-    atomic_write(paths[1], lambda p: meshio.write(p, ifc, file_format="vtu"))
-    atomic_write(paths[2], lambda p: p.write_text(results_json(result.record)))
+    grid = volume_grid(result.mesh, result.fields)
+    paths = [out / "solution.vtu", out / "interfaces.vtu"]
+    atomic_write(paths[0], lambda p: write_volume(p, grid))
+    atomic_write(paths[1], lambda p: write_interfaces(p, result.mesh, result.fields))
+    regions = region_files(grid)
+    for name, cells in regions.items():
+        paths.append(out / name)
+        atomic_write(paths[-1], lambda p, c=cells: write_volume(p, grid, c))
+    blocks = {Path(f).stem: f for f in regions}
+    paths.append(out / "solution.vtm")
+    atomic_write(paths[-1], lambda p: p.write_text(multiblock_xml(blocks)))
+    paths.append(out / "results.json")
+    atomic_write(paths[-1], lambda p: p.write_text(results_json(result.record)))
     for name, content in getattr(result, "files", {}).items():   # a model's own files (timeseries.csv)
         paths.append(out / name)
         if isinstance(content, bytes):

@@ -69,6 +69,7 @@ class RunResult:
     fields: Fields
     optical: Transparency | None = None
     files: Any = field(default_factory=dict)
+    geometry: Geometry | None = None
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ def run_case(case: Case, verbose: bool = False,
         "solution": srec,
         "timing_s": timing,
     }
-    return RunResult(MappingProxyType(record), mesh, fields, built.optical, MappingProxyType(files))
+    return RunResult(MappingProxyType(record), mesh, fields, built.optical, MappingProxyType(files), geo)
 
 
 def cached_mesh(key: str) -> Built | None:

@@ -139,6 +139,21 @@ def transparency_png(result: RunResult) -> bytes | None:
     return data
 
 
+def tile_for_picture(result: RunResult, vol, ifc):
+    """A unit cell's grids unfolded and repeated to a few periods (:func:`mb3d.views.tile_unit_cell`),
+    so that a picture shows pillars, not a wedge of one; arrays and the planar stack (laterally
+    uniform: nothing to see in more of it) as they are."""
+    from .views import tile_unit_cell  # noqa: PLC0415
+
+    geo = result.geometry
+    if geo is None or geo.architecture == "planar" or geo.domain.kind != "unit_cell":
+        return vol, ifc
+    to_um = 1e6
+    outline = [(x * to_um, y * to_um) for x, y in geo.outline_m]
+    lattice = [tuple(c * to_um for c in t) for t in (result.mesh.translations_m or geo.translations_m)]
+    return tile_unit_cell(vol, ifc, outline, geo.mirror_edges, lattice)
+
+
 def render_images(result: RunResult) -> tuple[dict[str, bytes], str | None]:
     """The three preset images of a run (PNG bytes), or the reason they could not be made."""
     from .views import PRESETS, ViewError, grids_from_arrays, screenshot  # noqa: PLC0415
@@ -150,6 +165,7 @@ def render_images(result: RunResult) -> tuple[dict[str, bytes], str | None]:
         vol, ifc = grids_from_arrays(mesh.points_m * 1e6, mesh.tets, mesh.tet_region, f.potential_V,
                                      f.interface_tris, f.interface_j_A_m2 * 0.1, f.interface_electrode,
                                      point_data=f.point_data)
+        vol, ifc = tile_for_picture(result, vol, ifc)
         region_ids = {n: k for k, n in enumerate(mesh.region_names)}
         images = {}
         for preset in PRESETS:

@@ -98,6 +98,82 @@ def grids_from_arrays(points_um: np.ndarray, tets: np.ndarray, region_id: np.nda
     return vol, ifc
 
 
+#: the most cells a tiled picture may have (the unit cell is repeated fewer times above it)
+MAX_TILED_CELLS = 1_500_000
+
+
+def _joined(grid, other):
+    """``grid`` and ``other`` in one dataset (points not merged; PolyData stays PolyData)."""
+    return grid.merge(other, merge_points=False)
+
+
+def _mirror_image(grid, normal: np.ndarray, point: tuple[float, float, float]):
+    """``grid`` reflected across a plane, its tetrahedra and triangles reoriented (two vertices
+    swapped) so that volumes stay positive and surface normals point outward."""
+    image = grid.reflect(normal, point=point)
+    if hasattr(image, "faces"):
+        faces = image.faces.reshape(-1, 4).copy()
+        faces[:, [2, 3]] = faces[:, [3, 2]]
+        image.faces = faces.ravel()
+        return image
+    tets = image.cells_dict[10].copy()             # VTK_TETRA: the grids of grids_from_arrays
+    tets[:, [1, 2]] = tets[:, [2, 1]]
+    out = type(image)({10: tets}, image.points)
+    out.point_data.update(image.point_data)
+    out.cell_data.update(image.cell_data)
+    return out
+
+
+def _reflected(grids: list, point: tuple[float, float], normal: tuple[float, float]) -> list:
+    n = np.array([normal[0], normal[1], 0.0]) / np.hypot(*normal)
+    return [None if g is None else _joined(g, _mirror_image(g, n, (point[0], point[1], 0.0))) for g in grids]
+
+
+def tile_unit_cell(vol, ifc, outline_um=(), mirror_edges=(), translations_um=(), periods: int = 3):
+    """The picture of a unit cell as the structure it repeats: a mirror cell (every outline edge a
+    mirror plane) is unfolded by reflections into its periodic cell (the reflections of
+    :func:`geom3d.unfold.reflections_to_box`, then across its high x and y faces), and a periodic
+    cell (``translations_um``, its lattice vectors) or the unfolded one is repeated ``periods`` x
+    ``periods`` times, fewer if that would exceed :data:`MAX_TILED_CELLS`. Anything else (an array,
+    a cell with walls) comes back unchanged. Fields ride along (scalar fields; vectors are not
+    reflected: the pictures show none).
+
+    Parameters
+    ----------
+    vol, ifc : pyvista datasets
+        Volume and interfaces (coordinates in um), as :func:`grids_from_arrays` makes them.
+    outline_um : sequence of (x, y)
+        The cell's footprint polygon, um.
+    mirror_edges : sequence of bool
+        Per outline edge, whether it is a mirror plane.
+    translations_um : sequence of (x, y[, z])
+        A periodic cell's lattice translations, um.
+    periods : int
+        Copies per lattice direction at most.
+    """
+    from geom3d.unfold import reflections_to_box  # noqa: PLC0415
+
+    grids = [vol, ifc]
+    if translations_um:
+        lattice = [np.array([t[0], t[1]], float) for t in translations_um[:2]]
+    elif len(outline_um) and mirror_edges and all(mirror_edges):
+        for (ax, ay), (bx, by) in reflections_to_box(outline_um):
+            grids = _reflected(grids, (ax, ay), (by - ay, ax - bx))
+        lo, hi = np.array(grids[0].bounds).reshape(3, 2)[:2].T
+        grids = _reflected(_reflected(grids, (hi[0], 0.0), (1.0, 0.0)), (0.0, hi[1]), (0.0, 1.0))
+        lattice = [np.array([2 * (hi[0] - lo[0]), 0.0]), np.array([0.0, 2 * (hi[1] - lo[1])])]
+    else:
+        return vol, ifc
+    n = periods
+    while n > 1 and n * n * grids[0].n_cells > MAX_TILED_CELLS:
+        n -= 1
+    shifts = [i * lattice[0] + j * lattice[1] for i in range(n) for j in range(n) if i or j]
+    tiled = [g if g is None or not shifts else
+             g.merge([g.translate((s[0], s[1], 0.0), inplace=False) for s in shifts], merge_points=False)
+             for g in grids]
+    return tiled[0], tiled[1]
+
+
 def load_outputs(out_dir: str | Path, offscreen: bool = True) -> tuple[Any, Any, dict]:
     """Read ``solution.vtu``, ``interfaces.vtu`` and ``results.json`` of an output folder."""
     import json  # noqa: PLC0415

@@ -45,5 +45,5 @@ def cli(*args: Any, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def run_grid_case(out: Path) -> subprocess.CompletedProcess:
     """`mb3d run` on the offset transparent grid case with a coarse mesh (a quick run with every report
     section, the transparency map included)."""
-    return cli("run", ROOT / "cases" / "transparent_mesh_offset.yaml", "--out", out, "--quiet", "--images",
+    return cli("run", ROOT / "cases" / "transparent_mesh_offset.yaml", "--out", out, "--quiet",
                "--set", "mesh.size=5", "--set", "mesh.interface_size=1.5")

@@ -195,12 +195,13 @@ def test_run_takes_a_path_reports_stages_and_runs_one_case_at_a_time():
 
 
 def test_save_writes_the_outputs_of_mb3d_run(result, tmp_path):
-    out = result.save(tmp_path / "run")
+    out = result.save(tmp_path / "run", images=False)
     assert out == tmp_path / "run"
-    assert sorted(p.name for p in out.iterdir()) == ["interfaces.vtu", "report.html", "results.json", "solution.vtu"]
+    assert sorted(p.name for p in out.iterdir()) == ["interfaces.vtu", "regions", "report.html", "results.json",
+                                                     "solution.vtm", "solution.vtu"]
     assert json.loads((out / "results.json").read_text()) == result.to_dict()
     assert "planar-lipon" in (out / "report.html").read_text()
-    result.save(out)                                   # again into the same folder: replaced
+    result.save(out, images=False)                     # again into the same folder: replaced
     assert not list(tmp_path.glob(".mb3d-partial-*"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(CaseError, match="not a folder"):
@@ -220,7 +221,7 @@ def test_to_pyvista_blocks_and_names_match_the_vtu_files(result, tmp_path):
                                                                              "interfaces"]
     assert mb["electrolyte"].n_cells == rec["mesh"]["n_tetrahedra_electrolyte"]
     assert sum(mb[n].n_cells for n in rec["mesh"]["region_ids"]) == rec["mesh"]["n_tetrahedra"]
-    out = result.save(tmp_path / "run")
+    out = result.save(tmp_path / "run", images=False)
     sol, ifc = pv.read(out / "solution.vtu"), pv.read(out / "interfaces.vtu")
     for name, k in rec["mesh"]["region_ids"].items():
         block = mb[name]

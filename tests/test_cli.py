@@ -42,8 +42,11 @@ def test_run_writes_outputs_and_set_overrides(tmp_path):
     out = tmp_path / "out"
     r = mb3d("run", case, "--out", out, "--set", "geometry.pitch=45", "--set", "physics.voltage=200 mV")
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in out.iterdir()} == {"results.json", "solution.vtu", "interfaces.vtu", "report.html"}
-    assert all(p.stat().st_mode & 0o044 for p in out.iterdir())   # readable by others, like any file
+    assert {p.name for p in out.iterdir()} == {"results.json", "solution.vtu", "solution.vtm", "regions",
+                                               "interfaces.vtu", "report.html"}
+    assert r.stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
+    assert 'src="data:image/png;base64,' in (out / "report.html").read_text()     # pictures by default
+    assert all(p.stat().st_mode & 0o044 for p in out.rglob("*"))   # readable by others, like any file
     rec = json.loads((out / "results.json").read_text())
     assert rec["case"]["geometry"]["pitch"] == 45.0
     assert rec["solution"]["voltage_V"] == pytest.approx(0.2)
@@ -58,7 +61,7 @@ def test_run_writes_outputs_and_set_overrides(tmp_path):
 
 def test_default_out_dir(tmp_path):
     case = write_case(tmp_path, dict(GOOD, name="named-run"))
-    r = mb3d("run", case, "--quiet", cwd=tmp_path)
+    r = mb3d("run", case, "--quiet", "--no-images", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "named-run" / "results.json").exists()
 
@@ -276,9 +279,12 @@ def test_json_output_for_scripts(tmp_path):
     v = json.loads(r.stdout)
     assert r.returncode == 0 and v["ok"] is True and v["architecture"] == "planar" and len(v["case_hash"]) == 64
     assert v["normalized"]["name"] == v["name"] and v["estimated_tetrahedra"] is None
-    r = mb3d("run", case, "--out", tmp_path / "o", "--json")
+    r = mb3d("run", case, "--out", tmp_path / "o", "--json", "--no-images")
     got = json.loads(r.stdout)
-    assert r.returncode == 0 and sorted(got["files"])[:2] == ["interfaces.vtu", "report.html"]
+    assert r.returncode == 0 and sorted(got["files"]) == ["interfaces.vtu", "regions/anode.vtu", "regions/cathode.vtu",
+                                                          "regions/electrolyte.vtu", "report.html", "results.json",
+                                                          "solution.vtm", "solution.vtu"]
+    assert 'src="data:image/png' not in (tmp_path / "o" / "report.html").read_text()
     assert got["record"] == json.loads((tmp_path / "o" / "results.json").read_text())
     r = mb3d("run", case, "--json", "--set", "geometry.electrolyte_thickness=-1")
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1

@@ -56,7 +56,7 @@ def test_shadow_union_reproducer_runs_through_the_cli(tmp_path):
     path = tmp_path / "topology.yaml"
     raw = pillars(TOPOLOGY_REPRODUCER, {"size": 8.0, "interface_size": 2.0})
     path.write_text(yaml.safe_dump(raw))
-    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet", "--no-images"]) == 0
 
 
 def test_a_polygon_kernel_failure_is_one_line_naming_the_stage(monkeypatch):

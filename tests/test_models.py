@@ -133,7 +133,7 @@ def _film(tmp_path: Path, tag: str, barrier: object) -> float:
     path = tmp_path / f"{tag}.yaml"
     path.write_text(yaml.safe_dump(raw))
     out = tmp_path / tag
-    assert main(["run", str(path), "--out", str(out), "--quiet", *QUICK]) == 0
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--no-images", *QUICK]) == 0
     return json.loads((out / "results.json").read_text())["solution"]["film_resistance_ohm_cm2"]["anode"]
 
 

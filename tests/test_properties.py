@@ -414,7 +414,7 @@ def run_cli(raw: dict[str, Any]) -> None:
         path.write_text(text)
         out = Path(tmp) / "out"
         try:
-            r = CLI.run(["run", path, "--out", out, "--quiet"], cwd=ROOT, timeout=TIMEOUT_S)
+            r = CLI.run(["run", path, "--out", out, "--quiet", "--no-images"], cwd=ROOT, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
             pytest.fail(f"mb3d run did not finish in {TIMEOUT_S} s (a hang) on the case:\n{text}")
         where = f"case:\n{text}\nexit code {r.returncode}\nstderr:\n{r.stderr}"

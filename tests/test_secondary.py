@@ -252,7 +252,7 @@ def test_defaults_and_normalisation():
 def test_cli_secondary_run_writes_report(tmp_path):
     from conftest import ROOT, cli
 
-    r = cli("run", ROOT / "cases" / "planar_lipon_secondary.yaml", "--out", tmp_path / "o")
+    r = cli("run", ROOT / "cases" / "planar_lipon_secondary.yaml", "--out", tmp_path / "o", "--no-images")
     assert r.returncode == 0, r.stderr
     assert "open-circuit / cell voltage (V)" in r.stdout and "Wagner number" in r.stdout
     html = (tmp_path / "o" / "report.html").read_text()

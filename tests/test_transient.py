@@ -285,7 +285,7 @@ def test_snapshots_through_mb3d_run(tmp_path):
     quick = ["--set", "mesh.order=1", "--set", "mesh.size=0.5", "--set", "mesh.interface_size=0.5",
              "--set", "physics.step_tolerance=0.002"]
     for count in (5, 3):
-        assert main(["run", str(case), "--out", str(out), "--quiet", *quick,
+        assert main(["run", str(case), "--out", str(out), "--quiet", "--no-images", *quick,
                      "--set", f"physics.output_times={count}"]) == 0
         sets = ET.parse(out / "solution.pvd").getroot().findall("./Collection/DataSet")
         times = [float(d.get("timestep")) for d in sets]

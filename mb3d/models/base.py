@@ -18,7 +18,7 @@ import numpy as np
 
 from ..case import SI, PhysicsBase
 
-__all__ = ["SI", "Fields", "Model", "PhysicsBase", "Setup", "empty_fields", "interface_fields"]
+__all__ = ["SI", "Fields", "Model", "PhysicsBase", "Setup", "empty_fields", "interface_fields", "p2_midpoints"]
 
 if TYPE_CHECKING:
     from geom3d import GeometricMetrics, Geometry, MeshData
@@ -46,6 +46,10 @@ class Fields:
         Normal current density, facet average (discharge sign: out of the anode, into the cathode).
     point_data : mapping
         More nodal fields, named with their unit (``lithiation_x``), written to solution.vtu.
+    midpoint_data : tuple of (name, edges (k, 2), values (k,))
+        A P2 solution's values at the midpoints of edges (full-mesh node pairs) of the nodal field
+        ``name`` (:func:`p2_midpoints`); later entries win. With any, solution.vtu has quadratic
+        tetrahedra (other edges get the mean of their ends).
     """
 
     potential_V: np.ndarray
@@ -55,6 +59,7 @@ class Fields:
     interface_feature: np.ndarray
     interface_j_A_m2: np.ndarray
     point_data: Mapping[str, np.ndarray] = field(default_factory=dict)
+    midpoint_data: tuple[tuple[str, np.ndarray, np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,15 @@ def interface_fields(setup: Setup, per_facet: Mapping[str, np.ndarray] | None) -
     feature = np.concatenate([ifc[e].feature for e in ELECTRODES])
     jn = (np.zeros(len(tris)) if per_facet is None else np.concatenate([per_facet[e] for e in ELECTRODES]))
     return tris, electrode, feature, jn
+
+
+def p2_midpoints(name: str, basis: Any, nodes: np.ndarray, u: np.ndarray) -> tuple:
+    """``((name, edges, values),)``: the P2 field ``u`` of ``basis`` at its mesh's edge midpoints, the
+    edges as full-mesh node pairs (``nodes`` maps the basis mesh's nodes to the full mesh); ``()``
+    for a basis without edge degrees of freedom (P1)."""
+    if basis is None or basis.edge_dofs.shape[0] != 1:
+        return ()
+    return ((name, np.asarray(nodes)[basis.mesh.edges.T], np.asarray(u)[basis.edge_dofs[0]]),)
 
 
 def empty_fields(setup: Setup, per_facet: Mapping[str, np.ndarray] | None = None) -> Fields:

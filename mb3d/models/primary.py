@@ -20,7 +20,7 @@ from solvers.names import ELECTRODES
 from solvers.primary import PrimarySolution, solve_primary
 
 from ..case import PhysicsBase, Voltage
-from .base import Fields, Model, Setup, interface_fields
+from .base import Fields, Model, Setup, interface_fields, p2_midpoints
 from .common import facet_mean, feature_currents, planar_thickness_m
 
 
@@ -94,7 +94,8 @@ def fields(setup: Setup, sol: PrimarySolution, per_facet: dict[str, np.ndarray])
     pot[cell.electrolyte.nodes] = sol.nodal_values()
     cur = np.zeros((len(mesh.tets), 3))
     cur[cell.electrolyte.cells] = -sol.sigma * sol.cell_gradient()
-    return Fields(pot, cur, *interface_fields(setup, per_facet))
+    mid = p2_midpoints("potential_V", sol.basis, cell.electrolyte.nodes, sol.phi)
+    return Fields(pot, cur, *interface_fields(setup, per_facet), midpoint_data=mid)
 
 
 MODEL = Model("primary", PrimarySpec, solve, record, fields, periodic=True,

@@ -27,7 +27,7 @@ from solvers.primary import cell_gradient
 from solvers.secondary import Electrode, InfeasibleError, SecondarySolution, solve_secondary
 
 from ..case import CaseError, CurrentDensity, PhysicsBase, Voltage, _fmt_value, _round
-from .base import Fields, Model, Setup, interface_fields
+from .base import Fields, Model, Setup, interface_fields, p2_midpoints
 from .common import electronic_conductivity, facet_mean, feature_currents, planar_thickness_m
 
 
@@ -289,6 +289,7 @@ def fields(setup: Setup, sol: SecondarySolution, per_facet: dict[str, np.ndarray
     mesh, cell = setup.mesh, setup.cell
     pot = np.zeros(len(mesh.points_m))
     cur = np.zeros((len(mesh.tets), 3))
+    mid: tuple = ()
     for e in ELECTRODES:
         if not cell.has_region(e):
             continue
@@ -298,11 +299,13 @@ def fields(setup: Setup, sol: SecondarySolution, per_facet: dict[str, np.ndarray
             pot[np.unique(mesh.tets[mask])] = r.collector_potential_V
         else:
             pot[r.nodes] = r.phi_s[r.basis.nodal_dofs[0]]
+            mid += p2_midpoints("potential_V", r.basis, r.nodes, r.phi_s)
             grad = cell_gradient(r.basis.mesh, r.basis, r.phi_s)
             cur[np.flatnonzero(mask)] = -setup.case.materials[e]["electronic_conductivity"] * grad
     pot[cell.electrolyte.nodes] = sol.phi[sol.basis.nodal_dofs[0]]
     cur[cell.electrolyte.cells] = -sol.sigma * cell_gradient(sol.basis.mesh, sol.basis, sol.phi)
-    return Fields(pot, cur, *interface_fields(setup, per_facet))
+    mid += p2_midpoints("potential_V", sol.basis, cell.electrolyte.nodes, sol.phi)
+    return Fields(pot, cur, *interface_fields(setup, per_facet), midpoint_data=mid)
 
 
 def headline(s: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -47,7 +47,7 @@ from solvers.units import Range
 
 from ..case import CaseError, PhysicsBase, _quantity
 from ..protocol import Protocol, ProtocolError, Step, first_discharge, parse_physics, rate_step_index
-from .base import Fields, Model, Setup, interface_fields
+from .base import Fields, Model, Setup, interface_fields, p2_midpoints
 from .common import electronic_conductivity
 from .secondary import kinetics as secondary_kinetics
 
@@ -545,9 +545,12 @@ def fields(setup: Setup, run: TransientRun, per_facet: Any) -> Fields:
     ends = run.trajectory.op_end_states
     if len(ends) < 2:
         return out
-    steps = {f"lithiation_x_step{k + 1}": fields_at(setup, run, y).point_data["lithiation_x"]
-             for k, y in enumerate(ends)}
-    return replace(out, point_data={**out.point_data, **steps})
+    steps, mid = {}, out.midpoint_data
+    for k, y in enumerate(ends):
+        f, name = fields_at(setup, run, y), f"lithiation_x_step{k + 1}"
+        steps[name] = f.point_data["lithiation_x"]
+        mid += tuple((name, e, v) for n, e, v in f.midpoint_data if n == "lithiation_x")
+    return replace(out, point_data={**out.point_data, **steps}, midpoint_data=mid)
 
 
 def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
@@ -556,6 +559,7 @@ def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
     pot = np.zeros(len(mesh.points_m))
     cur = np.zeros((len(mesh.tets), 3))
     lith = np.full(len(mesh.points_m), np.nan)
+    mid: tuple = ()
     for e in ELECTRODES:
         if e in sysm.films:         # a collapsed film: its surface lithiation on the interface nodes
             f = sysm.films[e]
@@ -573,18 +577,21 @@ def fields_at(setup: Setup, run: TransientRun, y: np.ndarray) -> Fields:
         else:
             em = cell.electrode(e)
             pot[em.region.nodes] = psi[em.basis.nodal_dofs[0]]
+            mid += p2_midpoints("potential_V", em.basis, em.region.nodes, psi)
         if el.storage is not None:
             er = cell.electrode_region(e)
             lith[er.region.nodes] = y[b.x][er.basis.nodal_dofs[0]]
+            mid += p2_midpoints("lithiation_x", er.basis, er.region.nodes, y[b.x])
     basis = cell.basis()
     phi = y[:sysm.n_e]
     pot[cell.electrolyte.nodes] = phi[basis.nodal_dofs[0]]
+    mid += p2_midpoints("potential_V", basis, cell.electrolyte.nodes, phi)
     sigma = setup.sigma_S_m
     cur[cell.electrolyte.cells] = -sigma * cell_gradient(basis.mesh, basis, phi)
     states = sysm.states(y)
     per = {e: -(states[e][0] * sysm.dx[e]).sum(axis=1) / sysm.dx[e].sum(axis=1) * (1 if e == "cathode" else -1)
            for e in ELECTRODES}
-    return Fields(pot, cur, *interface_fields(setup, per), point_data={"lithiation_x": lith})
+    return Fields(pot, cur, *interface_fields(setup, per), point_data={"lithiation_x": lith}, midpoint_data=mid)
 
 
 def files(setup: Setup, run: TransientRun) -> dict[str, str]:
@@ -639,29 +646,23 @@ def ragone_csv(rates: Mapping[str, Mapping[str, Any]], planar: Mapping[str, Mapp
 
 def snapshots(setup: Setup, run: TransientRun) -> dict[str, str | bytes]:
     """``solution.pvd`` (a ParaView collection over time) and one ``snapshots/solution_NNN.vtu`` per kept
-    state: potential_V, lithiation_x, current_density_mA_cm2 and region_id, coordinates in um."""
+    state, written as ``solution.vtu`` is (:mod:`mb3d.vtkfiles`): potential_V, lithiation_x,
+    current_density_mA_cm2 and region_id, coordinates in um, quadratic cells for P2."""
     import tempfile  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    import meshio  # noqa: PLC0415
+    from ..vtkfiles import collection_xml, volume_grid, write_volume  # noqa: PLC0415
 
-    mesh = setup.mesh
     out: dict[str, str | bytes] = {}
     entries = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, (t, y) in enumerate(run.trajectory.states):
-            f = fields_at(setup, run, y)
-            vtu = meshio.Mesh(mesh.points_m * 1e6, [("tetra", mesh.tets)],
-                              point_data={"potential_V": f.potential_V, **dict(f.point_data)},
-                              cell_data={"region_id": [mesh.tet_region.astype(np.int32)],
-                                         "current_density_mA_cm2": [f.current_density_A_m2 * A_M2_TO_MA_CM2]})
             name = f"snapshots/solution_{k:03d}.vtu"
             path = Path(tmp) / f"{k}.vtu"
-            meshio.write(path, vtu, file_format="vtu")
+            write_volume(path, volume_grid(setup.mesh, fields_at(setup, run, y)))
             out[name] = path.read_bytes()
-            entries.append(f'    <DataSet timestep="{t:.10g}" group="" part="0" file="{name}"/>')
-    out["solution.pvd"] = ('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
-                           + "\n".join(entries) + "\n  </Collection>\n</VTKFile>\n")
+            entries.append(({"timestep": f"{t:.10g}", "group": "", "part": "0"}, name))
+    out["solution.pvd"] = collection_xml(entries)
     return out
 
 
