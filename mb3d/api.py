@@ -182,7 +182,7 @@ class Result:
     @property
     def record(self) -> Mapping[str, Any]:
         """The results record (read-only), the mapping ``results.json`` holds
-        (``../shared/spec/results.md``): ``case``, ``case_hash``, ``geometry``, ``mesh``, ``solution``,
+        (``docs/formats/results.md``): ``case``, ``case_hash``, ``geometry``, ``mesh``, ``solution``,
         ``timing_s``. Every key carries its unit in its name (``solution.asr_ohm_cm2``,
         ``geometry.capacity_uAh_cm2``). Values may be numpy scalars; :meth:`to_dict` is plain."""
         return self.run_result.record
@@ -337,7 +337,7 @@ def _pyvista() -> Any:
 
 
 class Study:
-    """A design-of-experiments study (``../shared/spec/study-format.md``), run like ``mb3d doe``.
+    """A design-of-experiments study (``docs/formats/study.md``), run like ``mb3d doe``.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Case files: loading, overrides, validation and normalisation (``../shared/spec/case-format.md``).
+"""Case files: loading, overrides, validation and normalisation (``docs/formats/case.md``).
 
 A case is validated in two steps. pydantic checks the structure (unknown keys, types, units and
 dimensions of physics and mesh quantities, enumerations); then the architecture's parameter dataclass

@@ -498,7 +498,7 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_materials)
     e = sub.add_parser("doe", help="run a design-of-experiments study (resumable); exit code 0 only when "
                                    "every case is ok, 1 when some failed")
-    e.add_argument("study", help="study YAML file (../shared/spec/study-format.md)")
+    e.add_argument("study", help="study YAML file (its format: docs/formats/study.md, in the repository and on the docs site)")
     e.add_argument("--out", help="study folder (default out/<name>/)")
     e.add_argument("--workers", type=int, help="local worker processes (default: the core count)")
     e.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler instead")

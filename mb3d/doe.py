@@ -1,4 +1,4 @@
-"""Design-of-experiments batches (``../shared/spec/study-format.md``): ``mb3d doe STUDY.yaml``.
+"""Design-of-experiments batches (``docs/formats/study.md``): ``mb3d doe STUDY.yaml``.
 
 A study is a base case, factors (dotted case keys with ``levels`` or a ``range``), a design
 (``full_factorial``, ``latin_hypercube`` and ``sobol`` from :mod:`scipy.stats.qmc`, or an explicit

@@ -1,7 +1,7 @@
 """The mb3d pipeline: case -> parameters -> geometry -> mesh -> solve -> metrics -> outputs.
 
 Each stage is a function with explicit inputs; :func:`run_case` chains them and returns an immutable
-:class:`RunResult` whose ``record`` is the results.json mapping (``../shared/spec/results.md``).
+:class:`RunResult` whose ``record`` is the results.json mapping (``docs/formats/results.md``).
 The gmsh session covers only the geometry and mesh stages; the mesh reaches scikit-fem in memory.
 """
 from __future__ import annotations

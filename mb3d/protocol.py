@@ -1,6 +1,6 @@
 """The transient model's operating protocol: steps, rates, initial state and output times (issue 18).
 
-``physics.protocol`` is a list of steps run in order (``../shared/spec/case-format.md``, "Transient
+``physics.protocol`` is a list of steps run in order (``docs/formats/case.md``, "Transient
 physics"). A step is a mapping or a string in PyBaMM's Experiment phrasing:
 
 =====================================================  ===========================================

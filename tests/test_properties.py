@@ -1,7 +1,7 @@
 """Property-based test of the CLI promise, one test per architecture (hypothesis).
 
 The property: for every *valid* design (a case that respects the format of
-``../shared/spec/case-format.md`` and the architecture's rules, see ``mb3d describe ARCH``),
+``docs/formats/case.md`` and the architecture's rules, see ``mb3d describe ARCH``),
 ``mb3d run CASE.yaml --out DIR --quiet``, run as a user runs it (``python -m mb3d.cli`` in its own
 process; forked from an interpreter that has already imported what every ``mb3d`` command imports first,
 which saves about 1.5 s an example: ``CLI`` in test_doe.py, checked against a fresh interpreter there), either
