@@ -344,7 +344,7 @@ class Study:
     path : str or path-like
         The study YAML file. Its ``base`` case path is relative to the study file.
     out : str or path-like, optional
-        The study folder (``results.sqlite``, ``summary.html``, ``cases/<hash>/``); default
+        The study folder (``results.sqlite``, ``summary.html``, ``study.pvd``, ``cases/<NNNN>-<factor values>/``); default
         ``out/<study name>`` below the current folder. :meth:`run` may name another one.
 
     Attributes

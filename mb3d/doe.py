@@ -4,7 +4,9 @@ A study is a base case, factors (dotted case keys with ``levels`` or a ``range``
 (``full_factorial``, ``latin_hypercube`` and ``sobol`` from :mod:`scipy.stats.qmc`, or an explicit
 ``list``), constraints (expressions over the factors) and the responses to summarise.
 
-Every point becomes a case; its case hash names it. Cases run in isolation, locally in a process pool
+Every point becomes a case, identified by its case hash; its outputs go to a readable folder
+``cases/0007-pitch45-anode_radius8`` (:func:`case_folder`) and ``study.pvd`` indexes them for
+ParaView. Cases run in isolation, locally in a process pool
 or on a Dask cluster (``--scheduler``); a case that fails (bad geometry, mesher, solver, timeout) is a
 ``failed`` row with its message and the batch goes on. Each finished case is one transaction in
 ``results.sqlite``; running the same study again skips the hashes already there, so an interrupted
@@ -643,7 +645,8 @@ def run_study(study: Study, out_dir: str | Path, workers: int | None = None, sch
     ----------
     study : Study
     out_dir : path
-        Study folder: ``results.sqlite``, ``cases/<hash>/``. Locked while the study runs.
+        Study folder: ``results.sqlite``, ``cases/<NNNN>-<factor values>/`` (:func:`case_folder`),
+        ``study.pvd`` (:func:`write_collection`). Locked while the study runs.
     workers : int, optional
         Cases run at once on this machine (default: the core count).
     scheduler : str, optional
