@@ -176,6 +176,15 @@ def test_study_collection_and_case_folders(tmp_path):
     reader.set_active_time_value(1.0)
     case = reader.read()[0]                      # the case's solution.vtm, its blocks by name
     assert case["regions"].keys() == ["cathode", "electrolyte", "anode"]      # planar: bottom up
+    # with --images, each case also gets its report with pictures
+    study["factors"]["geometry.electrolyte_thickness"]["levels"] = [1.5]
+    path.write_text(yaml.safe_dump(study))
+    r = subprocess.run([sys.executable, "-m", "mb3d", "doe", str(path), "--out", str(out), "--quiet", "--images"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    page = (out / "cases" / "0000-electrolyte_thickness1.5" / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') >= 3
+    assert len(ET.parse(out / "study.pvd").getroot().findall("./Collection/DataSet")) == 1   # this study's
 
 
 def test_unit_cell_pictures_repeat_the_cell(p2_run):
