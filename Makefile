@@ -1,11 +1,13 @@
-# mb3d: `make demo` runs the square pillar cell, `make test` runs the test suite.
-# Both create .venv (Python 3.11+) and install mb3d with its dependencies first.
+# mb3d: `make demo` runs the square pillar cell, `make test` runs the test suite, `make docs` builds
+# the documentation site into site/. All create .venv (Python 3.11+) and install mb3d with its
+# dependencies first.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+DOCS_STAMP = $(VENV)/.installed-docs
 
-.PHONY: demo test test-fast bench images clean venv
+.PHONY: demo test test-fast docs bench images clean venv
 
 venv: $(STAMP)
 
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml --images
+	$(BIN)/mb3d run cases/interdigitated_pillars_square.yaml
 
 test: $(STAMP)
 	@bash .ci/sysdeps.sh browser
@@ -25,6 +27,14 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# the docs extra (mkdocs, mkdocs-material, mkdocstrings); --strict: every warning is an error
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[docs]'
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_unit_cell.py
@@ -40,4 +50,4 @@ images: $(STAMP)
 	$(BIN)/python docs/make_images.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache *.egg-info
+	rm -rf $(VENV) out site .pytest_cache *.egg-info

@@ -1,9 +1,11 @@
-"""Every ```python block of README.md runs, in order, as one script from the repository root.
+"""Every ```python block of README.md and of each page of docs/ runs, in order, as one script per
+file, from the repository root.
 
-The blocks share one namespace (a later block uses what an earlier one defined). A block whose first
-line is ``# not run`` is skipped. The examples make their output folders with :mod:`tempfile`, which
-here points into pytest's temporary folder, so nothing is written into the repository. A failing block
-fails the test with a traceback that names README.md and its line.
+The blocks of a file share one namespace (a later block uses what an earlier one defined); each file
+starts afresh. A block whose first line is ``# not run`` is skipped. The examples make their output
+folders with :mod:`tempfile`, which here points into pytest's temporary folder, so nothing is written
+into the repository. A failing block fails the test with a traceback that names the file and its line.
+The shell commands of the same files run in tests/test_docs.py.
 """
 import re
 import tempfile
@@ -14,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
+#: README.md and the documentation pages that have a python block to run
+PAGES = [p for p in [README, *sorted((ROOT / "docs").rglob("*.md"))] if "```python" in p.read_text(encoding="utf-8")]
 SKIP = "# not run"
 #: an opening fence ```python (indented or not) up to the closing fence at the same indentation
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
@@ -41,17 +45,23 @@ def test_block_extraction():
     assert [skipped(src) for _, src in blocks] == [False, True, False]
 
 
-def test_readme_python_blocks_run(monkeypatch, tmp_path):
-    blocks = python_blocks(README.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_python_blocks_run(page, monkeypatch, tmp_path):
+    blocks = python_blocks(page.read_text(encoding="utf-8"))
     to_run = [(line, src) for line, src in blocks if not skipped(src)]
-    assert to_run, "README.md has no python example to run"
+    assert to_run, f"{page.name} has no python example to run"
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))     # the examples' output folders
     namespace = {"__name__": "__main__"}
+    name = str(page.relative_to(ROOT))
     for line, src in to_run:
-        # pad with blank lines so that tracebacks give the line numbers of README.md
-        code = compile("\n" * (line - 1) + src, str(README), "exec")
+        # pad with blank lines so that tracebacks give the line numbers of the file
+        code = compile("\n" * (line - 1) + src, str(page), "exec")
         try:
             exec(code, namespace)  # noqa: S102
         except Exception as exc:  # noqa: BLE001
-            pytest.fail(f"the python block at README.md line {line} failed: {type(exc).__name__}: {exc}")
+            pytest.fail(f"the python block at {name} line {line} failed: {type(exc).__name__}: {exc}")
+
+
+def test_readme_has_python_examples():
+    assert README in PAGES
