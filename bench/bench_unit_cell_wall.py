@@ -32,7 +32,7 @@ REFERENCE_ASR = 681.1     # ohm cm2, the demo cell at interface size 0.25 um, P2
 def run(case: str, out: Path) -> tuple[float, dict, bool]:
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "mb3d.cli", "run", str(ROOT / "cases" / case),
-                        "--out", str(out), "--quiet"], capture_output=True, text=True,
+                        "--out", str(out), "--quiet", "--no-images"], capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     wall = time.perf_counter() - t0
     if r.returncode:

@@ -586,6 +586,8 @@ def _physics(raw: Any) -> PhysicsBase:
         spec = None
     if spec is None:
         raise CaseError(f"physics.model = {_fmt_value(name)}: unknown; known: {', '.join(models.names())}")
+    # an explicit null for another model's key (``--set physics.voltage=null``) means "not given"
+    raw = {k: v for k, v in raw.items() if v is not None or k in spec.model_fields}
     for key in raw:
         if key in spec.model_fields:
             continue

@@ -108,7 +108,7 @@ def markdown() -> str:
     """The reference as Markdown."""
     rows = ["# Case file reference", "",
             "Generated from the schema by `python -m mb3d.reference` (do not edit by hand). The format "
-            "itself is described in the case-format specification; this page lists every key with its unit, "
+            "itself is described in [the case format](formats/case.md); this page lists every key with its unit, "
             "default and valid range, as `mb3d validate` checks them.", "",
             "## The file", "",
             f"- UTF-8 text (a byte-order mark is allowed), at most {case.MAX_FILE_BYTES // 1024} KiB, nested at "

@@ -280,3 +280,16 @@ def test_coaxial_butler_volmer_in_the_tafel_regime():
     assert OCV - s["cell_voltage_V"] == pytest.approx(loss, rel=5e-3)
     eta_c = 2 * RT_F * math.asinh(j["cathode"] / (2 * I0["cathode"]))
     assert s["overpotential_V"]["cathode_kinetic"] == pytest.approx(eta_c, rel=5e-3)
+
+
+def test_null_removes_another_models_key_as_the_error_advises():
+    """The error for a primary key in a secondary case says ``--set physics.voltage=null``: that works."""
+    from mb3d.case import apply_overrides  # noqa: PLC0415
+
+    raw = case_dict("planar", physics={"voltage": "0.1 V"})
+    with pytest.raises(CaseError, match=r"--set physics\.voltage=null"):
+        load_case(apply_overrides(raw, ["physics.model=secondary", "physics.current_density=0.1 mA/cm2"]))
+    case = load_case(apply_overrides(raw, ["physics.model=secondary", "physics.current_density=0.1 mA/cm2",
+                                           "physics.voltage=null"]))
+    assert "voltage" not in case.normalized()["physics"]
+    assert case.normalized()["physics"]["current_density"] == pytest.approx(0.1)
