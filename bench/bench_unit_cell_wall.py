@@ -2,11 +2,11 @@
 
 What it measures
 ----------------
-``mb3d run cases/interdigitated_pillars_square.yaml --quiet`` (primary model, P2, the demo case) and
-``mb3d run cases/interdigitated_pillars_secondary.yaml --quiet`` (the same cell with Butler-Volmer
+``mb3d run cases/interdigitated_pillars_square.yaml --quiet --no-images`` (primary model, P2, the demo case) and
+``mb3d run cases/interdigitated_pillars_secondary.yaml --quiet --no-images`` (the same cell with Butler-Volmer
 kinetics), each as a new process, three times; it prints the median wall time against the targets of
 issue 9 (3 s primary, 5 s secondary, process start included), whether VTK or matplotlib were imported
-(they must not be on a plain run), and the ASR error against the converged reference of the primary
+(they must not be on a run without pictures), and the ASR error against the converged reference of the primary
 cell (681.1 ohm cm2: P2, interface size 0.25 um; target 1 %).
 
 How to run
