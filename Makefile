@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 DOCS_STAMP = $(VENV)/.installed-docs
 
-.PHONY: demo test test-fast docs bench images clean venv
+.PHONY: demo test test-fast docs check-wheel bench images clean venv
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@bash .ci/sysdeps.sh browser
 	$(BIN)/python -m pytest -q
+
+# the wheel in a fresh venv outside the repository: mb3d examples, then mb3d run (tests/test_wheel.py)
+check-wheel: $(STAMP)
+	$(BIN)/python -m pytest -q -m packaging tests/test_wheel.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

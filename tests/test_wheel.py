@@ -1,7 +1,8 @@
 """The wheel, installed into a fresh virtual environment outside the repository, is a working mb3d:
 it builds without a warning from the project's packaging, ``mb3d examples`` copies the example cases
-shipped inside it and ``mb3d run`` runs one of the copies (pictures included). Slow (it installs
-every dependency: about a minute with pip's cache warm) and needs the package index."""
+shipped inside it and ``mb3d run`` runs one of the copies (pictures included). It installs every
+dependency (about 90 s with pip's cache warm) and needs the package index, so it is a step of CI of
+its own (``make check-wheel``) rather than a part of ``make test``."""
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.packaging     # not in make test: `make check-wheel` (CI runs it)
 
 
 def run(cmd, cwd, timeout=900):
