@@ -236,6 +236,53 @@ def _doe(args: argparse.Namespace, study: Any, out_dir: Path, lock: Any) -> int:
     return 1 if not_ok else 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+    from . import doe, optimize  # noqa: PLC0415
+    from .case import CaseError  # noqa: PLC0415
+
+    opt = optimize.load_optimization(args.study)
+    if args.export and Path(args.export).suffix not in (".csv", ".parquet"):
+        raise CaseError(f"--export {args.export}: the file must end in .csv or .parquet")
+    out_dir = Path(args.out) if args.out else Path("out") / opt.name
+    lock = doe.StudyLock(out_dir)
+    try:
+        with Progress(TextColumn(f"[bold]{escape(opt.name)}[/]"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[failed]} failed, best {task.fields[best]}"), TimeRemainingColumn(),
+                      console=err, disable=args.quiet) as bar:
+            task = bar.add_task("trials", total=opt.spec.trials, failed=0, best="-")
+            best: list[float | None] = [None]
+
+            def on_trial(p: Any) -> None:
+                if p.values is not None and len(p.values) == 1:
+                    v = p.values[0]
+                    better = best[0] is None or (v < best[0] if opt.directions[0] == "minimize" else v > best[0])
+                    best[0] = v if better else best[0]
+                bar.update(task, completed=p.done, failed=p.failed,
+                           best="-" if best[0] is None else f"{best[0]:.4g}")
+
+            study = optimize.run_optimization(opt, out_dir, workers=args.workers, scheduler=args.scheduler,
+                                              case_timeout=args.case_timeout, on_trial=on_trial,
+                                              connect_timeout=args.connect_timeout, lock=lock)
+        if args.export:
+            out.print(escape(f"wrote {optimize.export_trials(study, args.export)}"), soft_wrap=True)
+        try:
+            paths = optimize.write_results(opt, study, out_dir)
+        except optimize.NoFeasibleDesign as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        lock.release()
+    best_trials = optimize.best_trials(opt, study)
+    for line in optimize.summary_lines(opt, best_trials):
+        out.print(escape(line), soft_wrap=True)
+    shown = [p for p in paths if p.parent == out_dir] + ([out_dir / "pareto"] if len(best_trials) > 1 else [])
+    out.print(escape(f"wrote {out_dir}/: " + ", ".join(p.name + ("/" if p.is_dir() else "") for p in shown)),
+              soft_wrap=True)
+    return 0
+
+
 def _stored(out_dir: Path, ok_only: bool) -> set[str]:
     """Hashes already in the study's store (read only; a missing store is empty)."""
     from .doe import Store  # noqa: PLC0415
@@ -515,6 +562,18 @@ def parser() -> argparse.ArgumentParser:
                    help="also write each case's report.html with its pictures (about 2 s a case)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_doe)
+    o = sub.add_parser("optimize", help="find the best design of a study with an optimize: block (Optuna; "
+                                        "resumable): best.yaml or pareto/, optimization.html")
+    o.add_argument("study", help="study YAML file with an optimize: block (docs/formats/study.md)")
+    o.add_argument("--out", help="study folder (default out/<name>/); optuna.sqlite3 there continues the study")
+    o.add_argument("--workers", type=int, help="trials at once on this machine (default: the core count)")
+    o.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask scheduler")
+    o.add_argument("--case-timeout", type=float, metavar="S", help="kill a trial's case after S seconds (it fails)")
+    o.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for the Dask scheduler (default 10)")
+    o.add_argument("--export", metavar="FILE.csv|FILE.parquet", help="write every trial to a table")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    o.set_defaults(func=cmd_optimize)
     w = sub.add_parser("view", help="look at a run (output folder) or at a case's geometry (case file)")
     w.add_argument("target", help="output folder of `mb3d run`, or a case YAML file (geometry only)")
     w.add_argument("--screenshot", metavar="FILE.png", help="render off screen to a PNG instead of a window")

@@ -52,10 +52,14 @@ class _Strict(BaseModel):
 
 
 class Factor(_Strict):
-    """``levels: [...]`` or ``range: [lo, hi]``."""
+    """``levels: [...]`` or ``range: [lo, hi]``; a range may be integer (``type: int``, with ``step``)
+    or sampled on a log scale (``log: true``)."""
 
     levels: list[Any] | None = None
     range: list[Any] | None = Field(None, min_length=2, max_length=2)
+    type: Literal["float", "int"] = "float"
+    log: bool = False
+    step: float | None = Field(None, gt=0)
 
 
 class Design(_Strict):
@@ -80,6 +84,33 @@ class SummarySpec(_Strict):
     label: list[str] | None = None     # factor keys shown next to each point (default: every factor)
 
 
+class Objective(_Strict):
+    """One objective of ``optimize:``: a response key and its direction."""
+
+    response: str
+    direction: Literal["minimize", "maximize"] = "minimize"
+
+
+class SamplerSpec(_Strict):
+    """Optuna's sampler: ``tpe`` (default), ``nsga2`` (several objectives), ``gp`` (needs PyTorch) or
+    ``random``; seeded."""
+
+    kind: Literal["tpe", "nsga2", "gp", "random"] = "tpe"
+    seed: int = 0
+    startup_trials: int | None = Field(None, ge=1, le=10000)
+
+
+class OptimizeSpec(_Strict):
+    """``optimize:`` block of a study (``mb3d optimize``): objectives, constraints on responses
+    (``solution.asr_ohm_cm2 < 800``), the budget (``trials``, ``timeout`` in seconds) and the sampler."""
+
+    objectives: list[Objective] = Field(min_length=1, max_length=4)
+    constraints: list[str] = Field(default_factory=list)
+    trials: int = Field(ge=1, le=100000)
+    timeout: float | None = Field(None, gt=0)
+    sampler: SamplerSpec = SamplerSpec()
+
+
 class StudyModel(_Strict):
     name: Annotated[str, AfterValidator(plain_name)] = Field(min_length=1, max_length=120)
     base: str | dict[str, Any]
@@ -88,6 +119,7 @@ class StudyModel(_Strict):
     constraints: list[str] = Field(default_factory=list)
     responses: list[str] = Field(default_factory=lambda: list(DEFAULT_RESPONSES))
     summary: SummarySpec = SummarySpec()
+    optimize: OptimizeSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +180,13 @@ def _map_unit(key: str, f: Factor, u: np.ndarray) -> list[Any]:
         idx = np.minimum((u * len(f.levels)).astype(int), len(f.levels) - 1)
         return [f.levels[i] for i in idx]
     a, b, unit = _range_values(key, f.range)
-    return [_value(a + (b - a) * x, unit) for x in u]
+    x = a * (b / a) ** u if f.log and a > 0 else a + (b - a) * u
+    if f.step is not None or f.type == "int":
+        step = f.step or 1.0
+        x = np.clip(a + np.round((x - a) / step) * step, a, b)
+    if f.type == "int":
+        return [int(round(v)) if unit is None else _value(round(v), unit) for v in x]
+    return [_value(v, unit) for v in x]
 
 
 def design_points(model: StudyModel) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -198,14 +236,15 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
         ast.NotEq: operator.ne}
 
 
-def compile_constraint(expr: str, keys: Iterable[str],
-                       units: dict[str, str | None] | None = None) -> Callable[[dict[str, Any]], bool]:
+def compile_constraint(expr: str, keys: Iterable[str], units: dict[str, str | None] | None = None,
+                       numeric: bool = False) -> Callable[[dict[str, Any]], Any]:
     """A safe evaluator for ``geometry.anode_radius < 0.45 * geometry.pitch`` (numbers, factor names,
     arithmetic, comparisons, and/or/not).
 
     A factor value is a number in the unit the case format reads its key in (``units``: um for
     lengths, V, degC ...), so ``"0.05 mm"`` is compared as 50 (um), like a bare 50 in the
-    constraint; a quantity whose key takes no unit is an error.
+    constraint; a quantity whose key takes no unit is an error. With ``numeric`` the evaluator
+    returns the expression's value (an arithmetic expression) instead of a truth value.
     """
     units = units or {}
     names = {k.replace(".", "__"): k for k in keys}
@@ -264,7 +303,8 @@ def compile_constraint(expr: str, keys: Iterable[str],
                 except QuantityError as exc:
                     raise CaseError(f"constraints: {expr!r}: {exc}") from None
             env[k] = v
-        return bool(ev(tree, env))
+        value = ev(tree, env)
+        return float(value) if numeric else bool(value)
 
     return check
 
@@ -310,8 +350,8 @@ def case_units(base: dict[str, Any], keys: Iterable[str]) -> dict[str, str | Non
 
 
 # --- loading ---------------------------------------------------------------------------------------
-def load_study(path: str | Path) -> Study:
-    """Read and check a study file; build every point's case (invalid points carry their error)."""
+def read_study(path: str | Path) -> tuple[StudyModel, dict[str, Any]]:
+    """Read and check a study file: its model and its base case (``expected:`` dropped)."""
     path = Path(path)
     raw = read_yaml(path)
     try:
@@ -326,10 +366,22 @@ def load_study(path: str | Path) -> Study:
     else:
         base = dict(model.base)
     base.pop("expected", None)
-    keys = list(model.factors)
-    for k in keys:
+    for k, f in model.factors.items():
         if not k.split(".")[0] in ("geometry", "materials", "physics", "mesh", "domain", "array"):
             raise CaseError(f"factors.{k}: not a case key (geometry.*, materials.*, physics.*, mesh.*)")
+        if f.range is not None and (f.log or f.type == "int" or f.step is not None):
+            lo, hi, _ = _range_values(k, f.range)
+            if f.log and lo <= 0:
+                raise CaseError(f"factors.{k}.range = {f.range}: a log scale needs a positive low end")
+            if f.type == "int" and not (float(lo).is_integer() and float(hi).is_integer()):
+                raise CaseError(f"factors.{k}.range = {f.range}: type int needs whole-number ends")
+    return model, base
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check a study file; build every point's case (invalid points carry their error)."""
+    model, base = read_study(path)
+    keys = list(model.factors)
     _check_summary(model)
     values, saltelli = design_points(model)
     units = case_units(base, keys)

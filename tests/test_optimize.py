@@ -1,0 +1,166 @@
+"""mb3d optimize (mb3d.optimize): Optuna over the study machinery. The Pareto set is checked against
+an independent dominance test; a run killed with SIGKILL resumes without losing or repeating a
+finished trial; an unmet response constraint ends with one line naming it (exit 1); bad optimize:
+blocks are refused before anything runs (exit 2). Planar cases (about a second each)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mb3d import optimize
+
+ROOT = Path(__file__).parent.parent
+PLANAR = str(ROOT / "cases" / "planar_lipon.yaml")
+
+
+def study_file(tmp_path: Path, **opt) -> Path:
+    raw = {"name": "opt", "base": PLANAR,
+           "factors": {"geometry.anode_thickness": {"range": [0.2, 2.0]},
+                       "geometry.electrolyte_thickness": {"range": [0.5, 3.0]}},
+           "responses": ["geometry.capacity_uAh_cm2", "solution.asr_ohm_cm2"],
+           "optimize": {"objectives": [{"response": "geometry.capacity_uAh_cm2", "direction": "maximize"}],
+                        "trials": 4, "sampler": {"kind": "tpe", "seed": 3}, **opt}}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def cli(*args, cwd=None, **kw):
+    return subprocess.run([sys.executable, "-m", "mb3d", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, **kw)
+
+
+def dominated_by_any(v: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """Independent check: a point is dominated if another is no worse everywhere and better once."""
+    s = v * sign
+    no_worse = (s[None, :, :] <= s[:, None, :]).all(axis=2)        # [i, j]: j no worse than i
+    better = (s[None, :, :] < s[:, None, :]).any(axis=2)
+    return (no_worse & better).any(axis=1)
+
+
+def test_non_dominated_matches_the_dominance_matrix():
+    rng = np.random.default_rng(7)
+    for d in (["minimize", "maximize"], ["maximize", "maximize", "minimize"]):
+        v = rng.integers(0, 6, size=(40, len(d))).astype(float)      # ties included
+        sign = np.array([1.0 if x == "minimize" else -1.0 for x in d])
+        expected = np.flatnonzero(~dominated_by_any(v, sign)).tolist()
+        assert optimize.non_dominated(v.tolist(), d) == expected and expected
+
+
+def test_response_constraints_and_search_space(tmp_path):
+    c = optimize.parse_constraint("solution.asr_ohm_cm2 <= 800", "x")
+    assert (c.key, c.op, c.bound) == ("solution.asr_ohm_cm2", "<=", 800.0)
+    assert c.violation(900) == 100 and c.violation(700) == -100
+    assert optimize.parse_constraint("geometry.capacity_uAh_cm2 > 50", "x").violation(40) == 10
+    raw = yaml.safe_load(study_file(tmp_path).read_text())
+    raw["factors"] = {"geometry.anode_thickness": {"range": ["0.2 um", "2 um"], "step": 0.2},
+                      "geometry.width": {"range": [5, 20], "type": "int", "step": 5},
+                      "physics.temperature": {"levels": ["25 degC", "60 degC"]},
+                      "geometry.electrolyte_thickness": {"range": [0.1, 10], "log": True}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
+    opt = optimize.load_optimization(tmp_path / "s.yaml")
+    d = optimize.distributions(opt)
+    assert d["geometry.width"].step == 5 and d["geometry.width"].low == 5
+    assert d["geometry.electrolyte_thickness"].log and d["geometry.anode_thickness"].step == 0.2
+    assert d["physics.temperature"].choices == ("25 degC", "60 degC")
+    vals = optimize.case_values(opt, {"geometry.anode_thickness": 0.4, "geometry.width": 10,
+                                      "physics.temperature": "60 degC", "geometry.electrolyte_thickness": 1.0})
+    assert vals == {"geometry.anode_thickness": "0.4 um", "geometry.width": 10, "physics.temperature": "60 degC",
+                    "geometry.electrolyte_thickness": 1.0}
+
+
+@pytest.mark.parametrize("block,message", [
+    ({"constraints": ["solution.asr_ohm_cm2 <> 3"]}, "optimize.constraints[0] = 'solution.asr_ohm_cm2 <> 3': "
+                                                     "expected RESPONSE < NUMBER"),
+    ({"trials": 0}, "optimize.trials: Input should be greater than or equal to 1"),
+    ({"sampler": {"kind": "annealing"}}, "optimize.sampler.kind: Input should be"),
+])
+def test_bad_optimize_block_is_one_line_exit_2(tmp_path, block, message):
+    r = cli("optimize", study_file(tmp_path, **block), "--out", tmp_path / "o")
+    assert r.returncode == 2 and r.stderr.strip().startswith(f"error: {message}"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_unmet_response_constraint_exits_1_naming_it(tmp_path):
+    r = cli("optimize", study_file(tmp_path, constraints=["solution.asr_ohm_cm2 < 1"], trials=3),
+            "--out", tmp_path / "o", "--quiet")
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no trial met the response constraint solution.asr_ohm_cm2 < 1" in lines[0], lines
+    assert "closest: trial" in lines[0]
+    assert not (tmp_path / "o" / "best.yaml").exists()
+
+
+def test_two_objectives_give_a_non_dominated_set_of_runnable_cases(tmp_path):
+    path = study_file(tmp_path, objectives=[
+        {"response": "geometry.capacity_uAh_cm2", "direction": "maximize"},
+        {"response": "solution.asr_ohm_cm2", "direction": "minimize"}], trials=8,
+        sampler={"kind": "nsga2", "seed": 1})
+    out = tmp_path / "o"
+    r = cli("optimize", path, "--out", out, "--quiet", "--export", tmp_path / "trials.csv")
+    assert r.returncode == 0, r.stderr
+    opt = optimize.load_optimization(path)
+    import optuna
+    study = optuna.load_study(study_name="opt", storage=f"sqlite:///{out / 'optuna.sqlite3'}")
+    done = [t for t in study.trials if optimize.feasible(t)]
+    assert len([t for t in study.trials if optimize.counted(t)]) == 8
+    v = np.array([t.values for t in done])
+    front = {t.number for t, dom in zip(done, dominated_by_any(v, np.array([-1.0, 1.0]))) if not dom}
+    files = sorted((out / "pareto").glob("*.yaml"))
+    assert {int(f.stem) for f in files} == front and front
+    csv = (out / "pareto.csv").read_text().splitlines()
+    assert len(csv) == len(front) + 1 and csv[0].startswith("trial,geometry.anode_thickness")
+    best = yaml.safe_load(files[0].read_text())
+    assert best["architecture"] == "planar" and "anode_thickness" in best["geometry"]
+    r = cli("validate", files[0], "--no-geometry")
+    assert r.returncode == 0, r.stderr
+    page = (out / "optimization.html").read_text()
+    assert "Pareto front" in page and page.count('src="data:image/png;base64,') >= 3
+    assert len((tmp_path / "trials.csv").read_text().splitlines()) == len(study.trials) + 1
+    assert len(opt.objectives) == 2
+
+
+def test_killed_run_resumes_without_losing_or_repeating_trials(tmp_path):
+    """SIGKILL to the whole process group while trials run, then the same command: the finished
+    trials stay, the interrupted one runs again once, and the budget counts each finished trial."""
+    import optuna
+
+    path = study_file(tmp_path, trials=6)
+    out = tmp_path / "o"
+    storage = f"sqlite:///{out / 'optuna.sqlite3'}"
+    p = subprocess.Popen([sys.executable, "-m", "mb3d", "optimize", str(path), "--out", str(out), "--quiet",
+                          "--workers", "1"], cwd=ROOT, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    before: list = []
+    t0 = time.time()
+    while time.time() - t0 < 300 and p.poll() is None:
+        time.sleep(0.3)
+        try:
+            before = [t for t in optuna.load_study(study_name="opt", storage=storage).trials
+                      if optimize.counted(t)]
+        except Exception:  # noqa: BLE001  (the storage is being created)
+            continue
+        if len(before) >= 2:
+            break
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert 2 <= len(before) < 6, "the run ended before it could be killed"
+    r = cli("optimize", path, "--out", out, "--quiet", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    trials = optuna.load_study(study_name="opt", storage=storage).trials
+    done = [t for t in trials if optimize.counted(t)]
+    assert len(done) == 6
+    kept = {t.number: t.params for t in done}
+    for t in before:
+        assert kept[t.number] == t.params                     # finished trials kept as they were
+    params = [tuple(sorted(t.params.items())) for t in done]
+    assert len(set(params)) == len(params)                    # none run twice
+    for t in trials:
+        if t.user_attrs.get(optimize.INTERRUPTED):             # its point ran again, once
+            assert params.count(tuple(sorted(t.params.items()))) == 1
