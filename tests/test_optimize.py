@@ -193,3 +193,19 @@ def test_optimizer_reaches_the_grids_best_in_a_quarter_of_its_runs(tmp_path):
     best = yaml.safe_load((tmp_path / "opt" / "best.yaml").read_text())
     assert best["geometry"]["cathode_thickness"] == pytest.approx(
         next(t for t in runs if t.values[0] == found).params["geometry.cathode_thickness"])
+
+
+def test_trials_run_on_a_dask_scheduler(tmp_path):
+    """--scheduler: the trials go to a Dask cluster (threads; each case still in its own process)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        opt = optimize.load_optimization(study_file(tmp_path, trials=3))
+        seen = []
+        study = optimize.run_optimization(opt, tmp_path / "o", scheduler=cluster.scheduler_address,
+                                          on_trial=seen.append)
+    done = [t for t in study.trials if optimize.counted(t)]
+    assert len(done) == 3 and all(optimize.feasible(t) for t in done)
+    assert [p.done for p in seen] == [1, 2, 3] and all(p.status == "ok" for p in seen)
+    folders = {t.user_attrs["folder"] for t in done}
+    assert all((tmp_path / "o" / f / "results.json").is_file() for f in folders)
