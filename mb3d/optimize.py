@@ -271,7 +271,8 @@ def recover(study: Any) -> int:
         if t.state == TrialState.WAITING:
             continue                                # queued already: asked first
         _abandon(study, t._trial_id, "the run stopped before this trial finished")
-        study.enqueue_trial(t.params)
+        if t.params:                                # killed inside ask: no point yet, nothing to redo
+            study.enqueue_trial(t.params)
     return sum(t.state == TrialState.RUNNING for t in stale)
 
 

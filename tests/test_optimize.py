@@ -161,9 +161,9 @@ def test_killed_run_resumes_without_losing_or_repeating_trials(tmp_path):
         assert kept[t.number] == t.params                     # finished trials kept as they were
     params = [tuple(sorted(t.params.items())) for t in done]
     assert len(set(params)) == len(params)                    # none run twice
-    for t in trials:
-        if t.user_attrs.get(optimize.INTERRUPTED):             # its point ran again, once
-            assert params.count(tuple(sorted(t.params.items()))) == 1
+    interrupted = [t for t in trials if t.user_attrs.get(optimize.INTERRUPTED) and t.params]
+    for t in interrupted:                                     # its point ran again, once
+        assert params.count(tuple(sorted(t.params.items()))) == 1
 
 
 def test_optimizer_reaches_the_grids_best_in_a_quarter_of_its_runs(tmp_path):
@@ -231,3 +231,57 @@ def test_committed_optimisation_studies_load_and_the_documented_best_pillar_hold
     s = mb3d.run(case).record["solution"]
     assert s["rate_capability"]["5C"]["energy_uWh_cm2"] == pytest.approx(1424.9, rel=0.005)
     assert s["planar_equivalent"]["energy_ratio_at_equal_rate"]["5C"] == pytest.approx(7.50, rel=0.01)
+
+
+def test_timeout_mesh_cache_and_refused_points(tmp_path):
+    """``timeout`` stops asking for trials; trials that differ only in physics reuse the mesh (as in
+    mb3d doe); a point that breaks a factor constraint is refused before meshing, named, and not
+    counted; the GP sampler without PyTorch is refused with what to install."""
+    import builtins
+
+    path = study_file(tmp_path, trials=3)
+    raw = yaml.safe_load(path.read_text())
+    raw["factors"] = {"physics.voltage": {"range": [0.05, 0.2]}}
+    raw["responses"] = ["solution.asr_ohm_cm2", "mesh.from_cache"]
+    path.write_text(yaml.safe_dump(raw))
+    study = optimize.run_optimization(optimize.load_optimization(path), tmp_path / "o", workers=1)
+    cached = [t.user_attrs["responses"]["mesh.from_cache"] for t in sorted(study.trials, key=lambda t: t.number)]
+    assert cached == [0.0, 1.0, 1.0]
+
+    raw["optimize"]["trials"], raw["optimize"]["timeout"] = 50, 0.5
+    path.write_text(yaml.safe_dump(raw))
+    t0 = time.time()
+    study = optimize.run_optimization(optimize.load_optimization(path), tmp_path / "t", workers=1)
+    assert 1 <= len([t for t in study.trials if optimize.counted(t)]) < 50 and time.time() - t0 < 60
+
+    raw["factors"] = {"geometry.anode_thickness": {"range": [0.2, 2.0]}}
+    raw["constraints"] = ["geometry.anode_thickness <= 1"]
+    raw["optimize"]["trials"] = 4
+    del raw["optimize"]["timeout"]
+    path.write_text(yaml.safe_dump(raw))
+    opt = optimize.load_optimization(path)
+    point, broken = optimize.trial_point(opt, 0, {"geometry.anode_thickness": 1.5})
+    assert broken == "geometry.anode_thickness <= 1" and point.error == "breaks the factor constraint " + broken
+    assert opt.checks[0][2]({"geometry.anode_thickness": 1.5}) == pytest.approx(0.5)    # missed by 0.5 um
+    study = optimize.run_optimization(opt, tmp_path / "c", workers=1)
+    refused = [t for t in study.trials if t.user_attrs.get(optimize.REJECTED)]
+    ran = [t for t in study.trials if optimize.counted(t)]
+    assert refused and all(t.params["geometry.anode_thickness"] > 1 for t in refused)
+    assert len(ran) == 4 and all(t.params["geometry.anode_thickness"] <= 1 for t in ran)
+    assert not [p for t in refused for p in (tmp_path / "c" / "cases").glob(f"{t.number:04d}-*")]   # never run
+
+    raw["optimize"]["sampler"] = {"kind": "gp"}
+    path.write_text(yaml.safe_dump(raw))
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch":
+            raise ImportError("no torch here")
+        return real_import(name, *args, **kwargs)
+
+    builtins.__import__ = no_torch
+    try:
+        with pytest.raises(optimize.CaseError, match=r"optimize.sampler.kind = gp: .*needs PyTorch \(pip install torch\)"):
+            optimize.load_optimization(path)
+    finally:
+        builtins.__import__ = real_import
