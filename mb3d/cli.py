@@ -565,7 +565,7 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("optimize", help="find the best design of a study with an optimize: block (Optuna; "
                                         "resumable): best.yaml or pareto/, optimization.html")
     o.add_argument("study", help="study YAML file with an optimize: block (docs/formats/study.md)")
-    o.add_argument("--out", help="study folder (default out/<name>/); optuna.sqlite3 there continues the study")
+    o.add_argument("--out", help="study folder (default out/<name>/); optuna.sqlite there continues the study")
     o.add_argument("--workers", type=int, help="trials at once on this machine (default: the core count)")
     o.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask scheduler")
     o.add_argument("--case-timeout", type=float, metavar="S", help="kill a trial's case after S seconds (it fails)")

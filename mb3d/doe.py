@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from solvers.units import QuantityError, from_si, to_si
 
@@ -52,12 +52,12 @@ class _Strict(BaseModel):
 
 
 class Factor(_Strict):
-    """``levels: [...]`` or ``range: [lo, hi]``; a range may be integer (``type: int``, with ``step``)
-    or sampled on a log scale (``log: true``)."""
+    """``levels: [...]`` or ``range: [lo, hi]``; a range may be whole numbers (``integer: true``), on
+    a grid (``step``, an extension of the study format) or sampled on a log scale (``log: true``)."""
 
     levels: list[Any] | None = None
     range: list[Any] | None = Field(None, min_length=2, max_length=2)
-    type: Literal["float", "int"] = "float"
+    integer: bool = False
     log: bool = False
     step: float | None = Field(None, gt=0)
 
@@ -85,30 +85,53 @@ class SummarySpec(_Strict):
 
 
 class Objective(_Strict):
-    """One objective of ``optimize:``: a response key and its direction."""
+    """One objective of ``optimize:``: ``{maximize: KEY}`` or ``{minimize: KEY}``."""
 
-    response: str
-    direction: Literal["minimize", "maximize"] = "minimize"
+    maximize: str | None = None
+    minimize: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Objective:
+        if (self.maximize is None) == (self.minimize is None):
+            raise ValueError("give one of maximize: RESPONSE or minimize: RESPONSE")
+        return self
+
+    @property
+    def response(self) -> str:
+        return self.maximize or self.minimize
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.maximize else "minimize"
 
 
-class SamplerSpec(_Strict):
-    """Optuna's sampler: ``tpe`` (default), ``nsga2`` (several objectives), ``gp`` (needs PyTorch) or
-    ``random``; seeded."""
-
-    kind: Literal["tpe", "nsga2", "gp", "random"] = "tpe"
-    seed: int = 0
-    startup_trials: int | None = Field(None, ge=1, le=10000)
+def _seconds(value: Any) -> float | None:
+    """A timeout: seconds, or a time quantity (``2 h``, ``30 min``)."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        seconds = value
+    else:
+        try:
+            seconds = to_si(str(value), "s", "optimize.timeout")
+        except QuantityError as exc:
+            raise ValueError(str(exc)) from None
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{value!r}: must be a positive time (seconds, or e.g. '2 h')")
+    return None if seconds is None else float(seconds)
 
 
 class OptimizeSpec(_Strict):
     """``optimize:`` block of a study (``mb3d optimize``): objectives, constraints on responses
-    (``solution.asr_ohm_cm2 < 800``), the budget (``trials``, ``timeout`` in seconds) and the sampler."""
+    (``solution.asr_ohm_cm2 < 800``), the budget (``trials``; ``timeout`` in seconds or ``2 h``), the
+    seeded sampler (``tpe`` default, ``nsga2``, ``gp`` (needs PyTorch), ``random``) and, an extension
+    of the study format, ``startup_trials`` (random trials before the sampler models)."""
 
     objectives: list[Objective] = Field(min_length=1, max_length=4)
     constraints: list[str] = Field(default_factory=list)
     trials: int = Field(ge=1, le=100000)
-    timeout: float | None = Field(None, gt=0)
-    sampler: SamplerSpec = SamplerSpec()
+    timeout: Annotated[float | None, BeforeValidator(_seconds)] = None
+    sampler: Literal["tpe", "nsga2", "gp", "random"] = "tpe"
+    seed: int = 0
+    startup_trials: int | None = Field(None, ge=1, le=10000)
 
 
 class StudyModel(_Strict):
@@ -181,10 +204,10 @@ def _map_unit(key: str, f: Factor, u: np.ndarray) -> list[Any]:
         return [f.levels[i] for i in idx]
     a, b, unit = _range_values(key, f.range)
     x = a * (b / a) ** u if f.log and a > 0 else a + (b - a) * u
-    if f.step is not None or f.type == "int":
+    if f.step is not None or f.integer:
         step = f.step or 1.0
         x = np.clip(a + np.round((x - a) / step) * step, a, b)
-    if f.type == "int":
+    if f.integer:
         return [int(round(v)) if unit is None else _value(round(v), unit) for v in x]
     return [_value(v, unit) for v in x]
 
@@ -369,11 +392,11 @@ def read_study(path: str | Path) -> tuple[StudyModel, dict[str, Any]]:
     for k, f in model.factors.items():
         if not k.split(".")[0] in ("geometry", "materials", "physics", "mesh", "domain", "array"):
             raise CaseError(f"factors.{k}: not a case key (geometry.*, materials.*, physics.*, mesh.*)")
-        if f.range is not None and (f.log or f.type == "int" or f.step is not None):
+        if f.range is not None and (f.log or f.integer or f.step is not None):
             lo, hi, _ = _range_values(k, f.range)
             if f.log and lo <= 0:
                 raise CaseError(f"factors.{k}.range = {f.range}: a log scale needs a positive low end")
-            if f.type == "int" and not (float(lo).is_integer() and float(hi).is_integer()):
+            if f.integer and not (float(lo).is_integer() and float(hi).is_integer()):
                 raise CaseError(f"factors.{k}.range = {f.range}: type int needs whole-number ends")
     return model, base
 

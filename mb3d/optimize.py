@@ -4,14 +4,15 @@ A study file with an ``optimize:`` block asks for the best design rather than a 
 
     optimize:
       objectives:                       # one or more responses (dotted results.json keys)
-        - {response: solution.rate_capability.5C.energy_uWh_cm2, direction: maximize}
+        - {maximize: solution.rate_capability.5C.energy_uWh_cm2}
       constraints:                      # on responses; factor constraints stay in `constraints:`
         - solution.asr_ohm_cm2 < 800
-      trials: 40                        # the budget: finished trials, counted across runs
-      timeout: 3600                     # seconds of this run, optional
-      sampler: {kind: tpe, seed: 0}     # tpe | nsga2 | gp (PyTorch) | random
+      trials: 40                        # the budget: cases run, counted across runs
+      timeout: 2 h                      # of this run, optional (seconds or a time quantity)
+      sampler: tpe                      # tpe | nsga2 | gp (PyTorch) | random
+      seed: 0
 
-Factors are ranges (``range: [20, 60]``, ``type: int``, ``step``, ``log: true``) or ``levels``
+Factors are ranges (``range: [20, 60]``, ``integer: true``, ``step``, ``log: true``) or ``levels``
 (categorical). Each trial is a case run in its own process, like a point of ``mb3d doe`` (the same
 isolation, mesh cache, per-case timeout and Dask scheduler), in ``cases/NNNN-<factor values>/``.
 
@@ -21,13 +22,13 @@ Constraints on responses are Optuna constraints: a trial's violation ``c`` is ``
 case validation refuses fails before meshing, with its reason; a case that fails (geometry, mesher,
 solver, crash, timeout) fails with its reason; neither stops the run.
 
-The Optuna study lives in ``optuna.sqlite3`` in the study folder (RDB storage): running the command
+The Optuna study lives in ``optuna.sqlite`` in the study folder (RDB storage): running the command
 again continues it. The budget counts every finished trial (complete or failed); trials that were
 running when the process died (``kill -9``) or was interrupted are marked failed with
 ``interrupted`` (not counted) and their points are run again first, so none is lost or duplicated.
 
 Outputs: ``best.yaml`` (one objective: the best feasible design as a runnable case) or
-``pareto/NNNN.yaml`` with ``pareto.csv`` (several: the non-dominated feasible designs, checked by
+``pareto/NNN.yaml`` with ``pareto.csv`` (several: the non-dominated feasible designs, checked by
 :func:`non_dominated`), ``optimization.html`` (history, Pareto front labelled with the factors,
 parameter importances by PED-ANOVA, objective against each factor) and, with ``--export``, every
 trial as CSV or Parquet.
@@ -47,7 +48,7 @@ from .case import CaseError, load_case
 from .doe import (OptimizeSpec, Point, StudyError, StudyLock, StudyModel, _apply, _range_values, _value,
                   case_folder, case_units, compile_constraint, read_study)
 
-STORAGE = "optuna.sqlite3"
+STORAGE = "optuna.sqlite"
 VALID_CASE = "the case passes validation"
 INTERRUPTED = "interrupted"
 REJECTED = "rejected"
@@ -128,11 +129,11 @@ def load_optimization(path: str | Path) -> Optimization:
         if f.range is not None and f.log and f.step is not None:
             raise CaseError(f"factors.{k}: log and step cannot be combined")
     spec = model.optimize
-    if spec.sampler.kind == "gp":
+    if spec.sampler == "gp":
         try:
             import torch  # noqa: F401, PLC0415
         except ImportError:
-            raise CaseError("optimize.sampler.kind = gp: Optuna's GP sampler needs PyTorch (pip install torch); "
+            raise CaseError("optimize.sampler = gp: Optuna's GP sampler needs PyTorch (pip install torch); "
                             "or use tpe") from None
     units = case_units(base, keys)
     checks = tuple((c, compile_constraint(c, keys, units), _gap(c, keys, units)) for c in model.constraints)
@@ -171,7 +172,7 @@ def distributions(opt: Optimization) -> dict[str, Any]:
             out[key] = CategoricalDistribution(list(f.levels))
             continue
         lo, hi, _ = _range_values(key, f.range)
-        if f.type == "int":
+        if f.integer:
             out[key] = IntDistribution(int(lo), int(hi), step=int(f.step or 1), log=f.log)
         else:
             out[key] = FloatDistribution(lo, hi, step=f.step, log=f.log)
@@ -187,7 +188,7 @@ def case_values(opt: Optimization, params: dict[str, Any]) -> dict[str, Any]:
             out[key] = v
             continue
         _, _, unit = _range_values(key, f.range)
-        out[key] = (int(v) if unit is None else _value(int(v), unit)) if f.type == "int" else _value(v, unit)
+        out[key] = (int(v) if unit is None else _value(int(v), unit)) if f.integer else _value(v, unit)
     return out
 
 
@@ -219,21 +220,21 @@ def make_sampler(opt: Optimization, resumed: int = 0) -> Any:
     again."""
     import optuna  # noqa: PLC0415
 
-    s = opt.spec.sampler
+    s = opt.spec
     seed = s.seed + resumed
     start = {} if s.startup_trials is None else {"n_startup_trials": s.startup_trials}
-    if s.kind == "tpe":
+    if s.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, **start)
-    if s.kind == "nsga2":
+    if s.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
-    if s.kind == "gp":
+    if s.sampler == "gp":
         return optuna.samplers.GPSampler(seed=seed, **start)
     return optuna.samplers.RandomSampler(seed=seed)
 
 
 # --- the Optuna study ------------------------------------------------------------------------------
 def open_study(opt: Optimization, out: Path) -> Any:
-    """The Optuna study in ``out/optuna.sqlite3`` (created, or loaded to continue)."""
+    """The Optuna study in ``out/optuna.sqlite`` (created, or loaded to continue)."""
     import optuna  # noqa: PLC0415
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -391,7 +392,7 @@ def run_optimization(opt: Optimization, out_dir: str | Path, workers: int | None
     ----------
     opt : Optimization
     out_dir : path
-        Study folder (locked while it runs): ``optuna.sqlite3``, ``cases/``.
+        Study folder (locked while it runs): ``optuna.sqlite``, ``cases/``.
     workers : int, optional
         Trials at once on this machine (default: the core count).
     scheduler : str, optional
@@ -615,7 +616,7 @@ def write_results(opt: Optimization, study: Any, out: Path) -> list[Path]:
         atomic_write(paths[-1], lambda p: p.write_text(case_text(best[0], "the best design")))
     else:
         for t in best:
-            paths.append(out / "pareto" / f"{t.number:04d}.yaml")
+            paths.append(out / "pareto" / f"{t.number:03d}.yaml")
             atomic_write(paths[-1], lambda p, t=t: p.write_text(case_text(t, "a non-dominated design")))
         cols = ["trial", *opt.model.factors, *opt.objectives]
         lines = [",".join(cols)] + [",".join([str(t.number), *(json.dumps(t.user_attrs["factors"][k]) for k in

@@ -147,8 +147,8 @@ def optimization_html(opt: Any, study: Any, best: list[Any]) -> str:
     n_fail = sum(t.state == TrialState.FAIL for t in trials)
     spec = opt.spec
     parts = [f"<h1>Optimisation {html.escape(opt.name)}</h1>",
-             f"<p>{len(trials)} trials ({len(ok)} feasible, {n_fail} failed); sampler {spec.sampler.kind} "
-             f"(seed {spec.sampler.seed}); objectives: "
+             f"<p>{len(trials)} trials ({len(ok)} feasible, {n_fail} failed); sampler {spec.sampler} "
+             f"(seed {spec.seed}); objectives: "
              + ", ".join(f"{html.escape(o.response)} ({o.direction})" for o in spec.objectives)
              + ("; response constraints: " + html.escape("; ".join(spec.constraints)) if spec.constraints else "")
              + ".</p>",

@@ -24,8 +24,8 @@ def study_file(tmp_path: Path, **opt) -> Path:
            "factors": {"geometry.anode_thickness": {"range": [0.2, 2.0]},
                        "geometry.electrolyte_thickness": {"range": [0.5, 3.0]}},
            "responses": ["geometry.capacity_uAh_cm2", "solution.asr_ohm_cm2"],
-           "optimize": {"objectives": [{"response": "geometry.capacity_uAh_cm2", "direction": "maximize"}],
-                        "trials": 4, "sampler": {"kind": "tpe", "seed": 3}, **opt}}
+           "optimize": {"objectives": [{"maximize": "geometry.capacity_uAh_cm2"}],
+                        "trials": 4, "sampler": "tpe", "seed": 3, **opt}}
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -60,7 +60,7 @@ def test_response_constraints_and_search_space(tmp_path):
     assert optimize.parse_constraint("geometry.capacity_uAh_cm2 > 50", "x").violation(40) == 10
     raw = yaml.safe_load(study_file(tmp_path).read_text())
     raw["factors"] = {"geometry.anode_thickness": {"range": ["0.2 um", "2 um"], "step": 0.2},
-                      "geometry.width": {"range": [5, 20], "type": "int", "step": 5},
+                      "geometry.width": {"range": [5, 20], "integer": True, "step": 5},
                       "physics.temperature": {"levels": ["25 degC", "60 degC"]},
                       "geometry.electrolyte_thickness": {"range": [0.1, 10], "log": True}}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
@@ -79,7 +79,9 @@ def test_response_constraints_and_search_space(tmp_path):
     ({"constraints": ["solution.asr_ohm_cm2 <> 3"]}, "optimize.constraints[0] = 'solution.asr_ohm_cm2 <> 3': "
                                                      "expected RESPONSE < NUMBER"),
     ({"trials": 0}, "optimize.trials: Input should be greater than or equal to 1"),
-    ({"sampler": {"kind": "annealing"}}, "optimize.sampler.kind: Input should be"),
+    ({"sampler": "annealing"}, "optimize.sampler: Input should be"),
+    ({"objectives": [{"maximize": "a", "minimize": "b"}]}, "optimize.objectives.0: give one of maximize"),
+    ({"timeout": "2 kg"}, "optimize.timeout: "),
 ])
 def test_bad_optimize_block_is_one_line_exit_2(tmp_path, block, message):
     r = cli("optimize", study_file(tmp_path, **block), "--out", tmp_path / "o")
@@ -98,16 +100,14 @@ def test_unmet_response_constraint_exits_1_naming_it(tmp_path):
 
 
 def test_two_objectives_give_a_non_dominated_set_of_runnable_cases(tmp_path):
-    path = study_file(tmp_path, objectives=[
-        {"response": "geometry.capacity_uAh_cm2", "direction": "maximize"},
-        {"response": "solution.asr_ohm_cm2", "direction": "minimize"}], trials=8,
-        sampler={"kind": "nsga2", "seed": 1})
+    path = study_file(tmp_path, objectives=[{"maximize": "geometry.capacity_uAh_cm2"},
+                                            {"minimize": "solution.asr_ohm_cm2"}], trials=8, sampler="nsga2", seed=1)
     out = tmp_path / "o"
     r = cli("optimize", path, "--out", out, "--quiet", "--export", tmp_path / "trials.csv")
     assert r.returncode == 0, r.stderr
     opt = optimize.load_optimization(path)
     import optuna
-    study = optuna.load_study(study_name="opt", storage=f"sqlite:///{out / 'optuna.sqlite3'}")
+    study = optuna.load_study(study_name="opt", storage=f"sqlite:///{out / 'optuna.sqlite'}")
     done = [t for t in study.trials if optimize.feasible(t)]
     assert len([t for t in study.trials if optimize.counted(t)]) == 8
     v = np.array([t.values for t in done])
@@ -133,7 +133,7 @@ def test_killed_run_resumes_without_losing_or_repeating_trials(tmp_path):
 
     path = study_file(tmp_path, trials=6)
     out = tmp_path / "o"
-    storage = f"sqlite:///{out / 'optuna.sqlite3'}"
+    storage = f"sqlite:///{out / 'optuna.sqlite'}"
     p = subprocess.Popen([sys.executable, "-m", "mb3d", "optimize", str(path), "--out", str(out), "--quiet",
                           "--workers", "1"], cwd=ROOT, start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -184,7 +184,7 @@ def test_optimizer_reaches_the_grids_best_in_a_quarter_of_its_runs(tmp_path):
     r = cli("optimize", ROOT / "studies" / "planar_rate_optimize.yaml", "--out", tmp_path / "opt", "--quiet")
     assert r.returncode == 0, r.stderr
     study = optuna.load_study(study_name="planar-rate-optimize",
-                              storage=f"sqlite:///{tmp_path / 'opt' / 'optuna.sqlite3'}")
+                              storage=f"sqlite:///{tmp_path / 'opt' / 'optuna.sqlite'}")
     runs = [t for t in study.trials if optimize.counted(t)]
     found = max(t.values[0] for t in runs if optimize.feasible(t))
     print(f"grid: {grid_best:.2f} uWh/cm2 in {len(rows)} runs; optimize: {found:.2f} uWh/cm2 in {len(runs)} runs")
@@ -248,7 +248,7 @@ def test_timeout_mesh_cache_and_refused_points(tmp_path):
     cached = [t.user_attrs["responses"]["mesh.from_cache"] for t in sorted(study.trials, key=lambda t: t.number)]
     assert cached == [0.0, 1.0, 1.0]
 
-    raw["optimize"]["trials"], raw["optimize"]["timeout"] = 50, 0.5
+    raw["optimize"]["trials"], raw["optimize"]["timeout"] = 50, "0.5 s"
     path.write_text(yaml.safe_dump(raw))
     t0 = time.time()
     study = optimize.run_optimization(optimize.load_optimization(path), tmp_path / "t", workers=1)
@@ -270,7 +270,7 @@ def test_timeout_mesh_cache_and_refused_points(tmp_path):
     assert len(ran) == 4 and all(t.params["geometry.anode_thickness"] <= 1 for t in ran)
     assert not [p for t in refused for p in (tmp_path / "c" / "cases").glob(f"{t.number:04d}-*")]   # never run
 
-    raw["optimize"]["sampler"] = {"kind": "gp"}
+    raw["optimize"]["sampler"] = "gp"
     path.write_text(yaml.safe_dump(raw))
     real_import = builtins.__import__
 
@@ -281,7 +281,7 @@ def test_timeout_mesh_cache_and_refused_points(tmp_path):
 
     builtins.__import__ = no_torch
     try:
-        with pytest.raises(optimize.CaseError, match=r"optimize.sampler.kind = gp: .*needs PyTorch \(pip install torch\)"):
+        with pytest.raises(optimize.CaseError, match=r"optimize.sampler = gp: .*needs PyTorch \(pip install torch\)"):
             optimize.load_optimization(path)
     finally:
         builtins.__import__ = real_import
