@@ -54,10 +54,12 @@ INTERRUPTED = "interrupted"
 REJECTED = "rejected"
 #: sampled points refused before meshing in a row, per trial of the budget, before the run gives up
 MAX_REJECTIONS_PER_TRIAL = 200
+#: points already run proposed in a row before the search space counts as exhausted (the run ends)
+MAX_REPEATS = 50
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 
 
-class NoFeasibleDesign(RuntimeError):
+class NoFeasibleDesign(StudyError):
     """No trial met the response constraints (or every trial failed): the message names them."""
 
 
@@ -335,13 +337,19 @@ def _reject(opt: Optimization, study: Any, trial: Any, point: Point, broken: str
     study.tell(trial, worst)
 
 
-def _repeat(opt: Optimization, study: Any, trial: Any, point: Point) -> bool:
+def _repeat(opt: Optimization, study: Any, trial: Any, point: Point, running: dict[str, int]) -> bool:
     """A point some finished trial ran already (a discrete space, a sampler that proposes its best
-    again): the trial gets that result (``repeat_of``) without running the case again; not counted."""
+    again): the trial gets that result (``repeat_of``) without running the case again; not counted.
+    A point that is running now (``running``: case hash -> trial number) is dropped as failed."""
     from optuna.trial import TrialState  # noqa: PLC0415
 
     if not point.case_hash:
         return False
+    if point.case_hash in running:
+        trial.set_user_attr(REJECTED, True)
+        trial.set_user_attr("repeat_of", running[point.case_hash])
+        study.tell(trial, state=TrialState.FAIL)
+        return True
     same = next((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                  if t.user_attrs.get("case_hash") == point.case_hash and not t.user_attrs.get(REJECTED)
                  and t.number != trial.number), None)
@@ -430,7 +438,7 @@ def _loop(opt: Optimization, study: Any, out: Path, pool: Any, case_timeout: flo
     failed = sum(counted(t) and t.state == TrialState.FAIL for t in study.get_trials(deepcopy=False))
     stop_at = time.monotonic() + opt.spec.timeout if opt.spec.timeout else math.inf
     running: dict[Any, tuple[Any, Point]] = {}
-    rejected = 0
+    rejected = repeats = 0
 
     def report(trial: Any, row: dict[str, Any]) -> None:
         nonlocal done, failed
@@ -442,10 +450,12 @@ def _loop(opt: Optimization, study: Any, out: Path, pool: Any, case_timeout: flo
 
     try:
         while True:
-            while len(running) < pool.size and done + len(running) < budget and time.monotonic() < stop_at:
+            while len(running) < pool.size and done + len(running) < budget and time.monotonic() < stop_at \
+                    and repeats <= MAX_REPEATS:
                 trial, point, broken = _ask(opt, study, dists)
-                if _repeat(opt, study, trial, point):   # a point already run: its result, not counted
-                    rejected += 1
+                now = {p.case_hash: t.number for t, p in running.values()}
+                if _repeat(opt, study, trial, point, now):   # a point already run: its result, not counted
+                    repeats += 1                        # a small discrete space runs out: the run ends
                     continue
                 if broken:                       # refused before meshing: recorded, not counted
                     _reject(opt, study, trial, point, broken)
@@ -454,7 +464,7 @@ def _loop(opt: Optimization, study: Any, out: Path, pool: Any, case_timeout: flo
                         raise NoFeasibleDesign(f"{opt.name}: {rejected} sampled points in a row were refused "
                                                f"before meshing (last: {point.error})")
                     continue
-                rejected = 0
+                rejected = repeats = 0
                 running[pool.submit(point, str(out), case_timeout)] = (trial, point)
             if not running:
                 break

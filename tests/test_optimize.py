@@ -285,3 +285,20 @@ def test_timeout_mesh_cache_and_refused_points(tmp_path):
             optimize.load_optimization(path)
     finally:
         builtins.__import__ = real_import
+
+
+def test_a_small_discrete_space_ends_the_run_instead_of_repeating(tmp_path):
+    """Two levels and a budget of 5: both points run once, then the sampler can only propose them
+    again; the run ends with 2 runs (repeats get the stored result, are not rerun or counted)."""
+    path = study_file(tmp_path, trials=5)
+    raw = yaml.safe_load(path.read_text())
+    raw["factors"] = {"geometry.electrolyte_thickness": {"levels": [1.0, 2.0]}}
+    path.write_text(yaml.safe_dump(raw))
+    r = cli("optimize", path, "--out", tmp_path / "o", "--quiet")
+    assert r.returncode == 0, r.stderr
+    import optuna
+    study = optuna.load_study(study_name="opt", storage=f"sqlite:///{tmp_path / 'o' / 'optuna.sqlite'}")
+    ran = [t for t in study.trials if optimize.counted(t)]
+    assert sorted(t.params["geometry.electrolyte_thickness"] for t in ran) == [1.0, 2.0]
+    assert len(list((tmp_path / "o" / "cases").iterdir())) == 2
+    assert all(t.user_attrs.get("repeat_of") is not None for t in study.trials if not optimize.counted(t))
