@@ -499,6 +499,17 @@ def cmd_materials(args: argparse.Namespace) -> int:
     return 0
 
 
+def study_args(sp: argparse.ArgumentParser, out_help: str) -> None:
+    """The options mb3d doe and mb3d optimize share: where, how many at once, on what, how long."""
+    sp.add_argument("--out", help=out_help)
+    sp.add_argument("--workers", type=int, help="cases at once on this machine (default: the core count)")
+    sp.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the cases on this Dask scheduler instead")
+    sp.add_argument("--case-timeout", type=float, metavar="S",
+                    help="kill a case's process after S seconds and record it as failed")
+    sp.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                    help="seconds to wait for the Dask scheduler (default 10)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mb3d", description="Design 3D all-solid-state thin-film microbatteries.")
     p.add_argument("--version", action="version", version=f"mb3d {__version__}")
@@ -546,14 +557,8 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("doe", help="run a design-of-experiments study (resumable); exit code 0 only when "
                                    "every case is ok, 1 when some failed")
     e.add_argument("study", help="study YAML file (its format: docs/formats/study.md, in the repository and on the docs site)")
-    e.add_argument("--out", help="study folder (default out/<name>/)")
-    e.add_argument("--workers", type=int, help="local worker processes (default: the core count)")
-    e.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler instead")
-    e.add_argument("--case-timeout", type=float, metavar="S",
-                   help="kill a case's process after S seconds and record it as failed")
+    study_args(e, "study folder (default out/<name>/)")
     e.add_argument("--retry-failed", action="store_true", help="run the cases that failed before again")
-    e.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
-                   help="seconds to wait for the Dask scheduler (default 10)")
     e.add_argument("--export", metavar="FILE.csv|FILE.parquet", help="write the results table")
     e.add_argument("--top", type=int, metavar="N", help="print the N best designs")
     e.add_argument("--by", default="solution.asr_ohm_cm2", metavar="KEY",
@@ -565,12 +570,7 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("optimize", help="find the best design of a study with an optimize: block (Optuna; "
                                         "resumable): best.yaml or pareto/, optimization.html")
     o.add_argument("study", help="study YAML file with an optimize: block (docs/formats/study.md)")
-    o.add_argument("--out", help="study folder (default out/<name>/); optuna.sqlite there continues the study")
-    o.add_argument("--workers", type=int, help="trials at once on this machine (default: the core count)")
-    o.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the trials on this Dask scheduler")
-    o.add_argument("--case-timeout", type=float, metavar="S", help="kill a trial's case after S seconds (it fails)")
-    o.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
-                   help="seconds to wait for the Dask scheduler (default 10)")
+    study_args(o, "study folder (default out/<name>/); optuna.sqlite there continues the study")
     o.add_argument("--export", metavar="FILE.csv|FILE.parquet", help="write every trial to a table")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     o.set_defaults(func=cmd_optimize)
