@@ -868,12 +868,10 @@ def _run_local(points: list[Point], out: str, workers: int, timeout: float | Non
     pool.shutdown(wait=True)
 
 
-def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | None,
-              record: Callable[[dict[str, Any]], None], connect_timeout: float, images: bool = False) -> None:
-    """Groups of points as Dask tasks; each case still runs in its own process on the worker, so a
-    default worker (threads) is safe for gmsh. A task that dies with its worker is a failed row per
-    point."""
-    from distributed import Client, as_completed  # noqa: PLC0415
+def connect(scheduler: str, connect_timeout: float) -> tuple[Any, int]:
+    """A Dask client of ``scheduler`` and the threads its workers have (at least 1); a scheduler that
+    cannot be reached is a :class:`StudyError` naming it."""
+    from distributed import Client  # noqa: PLC0415
 
     try:
         client = Client(scheduler, timeout=f"{connect_timeout}s")
@@ -881,9 +879,19 @@ def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | No
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StudyError(f"--scheduler {scheduler}: cannot reach the Dask scheduler within {connect_timeout:g} s "
                          f"({reason})") from None
+    return client, max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+
+
+def _run_dask(points: list[Point], out: str, scheduler: str, timeout: float | None,
+              record: Callable[[dict[str, Any]], None], connect_timeout: float, images: bool = False) -> None:
+    """Groups of points as Dask tasks; each case still runs in its own process on the worker, so a
+    default worker (threads) is safe for gmsh. A task that dies with its worker is a failed row per
+    point."""
+    from distributed import as_completed  # noqa: PLC0415
+
+    client, workers = connect(scheduler, connect_timeout)
     futures: dict = {}
     try:
-        workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         groups = mesh_groups(points, workers)
         futures = {client.submit(run_points, g, out, timeout, None, images, pure=False): g for g in groups}
         for fut in as_completed(futures):

@@ -517,16 +517,9 @@ class _Dask:
     """Trials as Dask tasks (each case still in its own process on the worker)."""
 
     def __init__(self, scheduler: str, connect_timeout: float):
-        from distributed import Client  # noqa: PLC0415
+        from .doe import connect  # noqa: PLC0415
 
-        try:
-            self.client = Client(scheduler, timeout=f"{connect_timeout}s")
-        except (OSError, TimeoutError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise StudyError(f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
-                             f"{connect_timeout:g} s ({reason})") from None
-        workers = self.client.scheduler_info()["workers"].values()
-        self.size = max(1, sum(w.get("nthreads", 1) for w in workers))
+        self.client, self.size = connect(scheduler, connect_timeout)
 
     def submit(self, point: Point, out: str, timeout: float | None) -> Any:
         from .doe import run_points  # noqa: PLC0415
