@@ -285,7 +285,7 @@ class Result:
         """
         import numpy as np  # noqa: PLC0415
 
-        from .vtkfiles import region_files, volume_grid  # noqa: PLC0415
+        from .vtkfiles import interface_arrays, region_files, volume_grid  # noqa: PLC0415
 
         pv = _pyvista()
         mesh, f = self.mesh, self.fields
@@ -300,14 +300,10 @@ class Result:
             for key, values in grid.cell_data.items():
                 block.cell_data[key] = values[cells]
             blocks[Path(name).stem] = block
-        pts_um = np.asarray(mesh.points_m, float) * 1e6
-        tris = np.asarray(f.interface_tris, dtype=np.int64).reshape(-1, 3)
-        nodes, local = np.unique(tris, return_inverse=True)
-        faces = np.column_stack([np.full(len(tris), 3), local.reshape(-1, 3)]).ravel()
-        ifc = pv.PolyData(pts_um[nodes], faces=faces)
-        ifc.cell_data["normal_current_density_mA_cm2"] = np.asarray(f.interface_j_A_m2, float) * 0.1
-        ifc.cell_data["electrode_id"] = np.asarray(f.interface_electrode, dtype=np.int32)
-        ifc.cell_data["feature_id"] = np.asarray(f.interface_feature, dtype=np.int32)
+        points, tris, cell_data = interface_arrays(mesh, f)
+        ifc = pv.PolyData(points, faces=np.column_stack([np.full(len(tris), 3), tris]).ravel())
+        for key, values in cell_data.items():
+            ifc.cell_data[key] = values
         blocks["interfaces"] = ifc
         return pv.MultiBlock(blocks)
 

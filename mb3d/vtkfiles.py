@@ -153,15 +153,22 @@ def write_volume(path: Path, grid: VolumeGrid, select: np.ndarray | None = None)
     _write_vtu(path, m, unit_and_region_data(grid.region_names))
 
 
+def interface_arrays(mesh: MeshData, fields: Fields) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The interface triangles on their own points: ``(points_um, tris, cell_data)`` with
+    ``normal_current_density_mA_cm2``, ``electrode_id`` and ``feature_id``."""
+    used, inverse = np.unique(np.asarray(fields.interface_tris, dtype=np.int64), return_inverse=True)
+    cell_data = {"normal_current_density_mA_cm2": np.asarray(fields.interface_j_A_m2, float) * A_M2_TO_MA_CM2,
+                 "electrode_id": np.asarray(fields.interface_electrode, dtype=np.int32),
+                 "feature_id": np.asarray(fields.interface_feature, dtype=np.int32)}
+    return np.asarray(mesh.points_m, float)[used] * 1e6, inverse.reshape(-1, 3), cell_data
+
+
 def write_interfaces(path: Path, mesh: MeshData, fields: Fields) -> None:
     """Write the interface triangles (their points only) with their facet values as a VTU file."""
     import meshio  # noqa: PLC0415
 
-    used, inverse = np.unique(fields.interface_tris, return_inverse=True)
-    m = meshio.Mesh(mesh.points_m[used] * 1e6, [("triangle", inverse.reshape(-1, 3))],
-                    cell_data={"normal_current_density_mA_cm2": [fields.interface_j_A_m2 * A_M2_TO_MA_CM2],
-                               "electrode_id": [fields.interface_electrode.astype(np.int32)],
-                               "feature_id": [fields.interface_feature.astype(np.int32)]})
+    points, tris, cell_data = interface_arrays(mesh, fields)
+    m = meshio.Mesh(points, [("triangle", tris)], cell_data={k: [v] for k, v in cell_data.items()})
     _write_vtu(path, m, unit_and_region_data())
 
 
