@@ -448,7 +448,10 @@ def spd_solver(A: sp.spmatrix, method: str = "auto", rtol: float = 1e-10, maxite
         Dinv = sp.diags(1.0 / d)
         A = (Dinv @ A @ Dinv).tocsr()
     if use_direct:
-        lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A")
+        try:
+            lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A")
+        except RuntimeError as exc:     # SuperLU's "Factor is exactly singular"
+            raise SolverError(f"the {n} x {n} system matrix is singular ({exc})") from None
     elif setup is not None:
         ml = setup[1]
     else:

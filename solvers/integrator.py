@@ -40,13 +40,15 @@ import scipy.sparse.linalg as spla
 
 from .constants import FARADAY
 from .fem import SolverError
-from .linsolve import factorize
+from .linsolve import SingularMatrix, factorize
 from .periodic import copies, reduced_flags, reduced_index
 
 #: GMRES preconditioned by the kept factorisation: relative tolerance, and the most iterations before
 #: a new factorisation is made instead (see _krylov_limit)
 KRYLOV_RTOL = 1e-3
 KRYLOV_MAX = 30
+#: the most trial steps spent locating a cut-off
+LOCATE_MAX = 30
 #: a step grows only by this factor or more (else it is kept)
 STEP_HOLD = 1.5
 #: a Newton update that moves no potential (V) and no lithiation by more than this is at the
@@ -283,16 +285,25 @@ def _x_change(system: TransientSystem, dy: np.ndarray) -> float:
 
 def _factorise(system: TransientSystem, lin: _Linear, J: sp.csr_matrix, mass_factor: float,
                traj: Trajectory) -> None:
-    """Factorise the reduced, symmetrically scaled Newton matrix S Z^T J Z S and keep it in ``lin``."""
+    """Factorise the reduced, symmetrically scaled Newton matrix S Z^T J Z S and keep it in ``lin``.
+
+    A Jacobian with non-finite entries or singular to working precision (at a Newton iterate far from
+    the solution) fails the iteration like a diverging residual: the step is retried shorter."""
     t0 = time.perf_counter()
     A = (lin.Z.T @ J @ lin.Z).tocsc()
+    if not np.all(np.isfinite(A.data)):
+        raise _NoConvergence("the Jacobian is not finite")
     # symmetric diagonal scaling: the potential rows (S) and the lithiation rows (F c_max / h, m^3)
     # differ by orders of magnitude, and SuperLU's partial pivoting then leaves the diagonal and
     # fills in (measured: 4 s instead of 0.1 s a factorisation on a 5.6 k unknown planar cell)
     diag = np.abs(A.diagonal())
     lin.scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
     S = sp.diags(lin.scale)
-    lin.lu = factorize((S @ A @ S).tocsc())
+    try:
+        lin.lu = factorize((S @ A @ S).tocsc())
+    except SingularMatrix as exc:
+        lin.lu = None
+        raise _NoConvergence(f"singular Jacobian ({exc})") from None
     lin.mass_factor = mass_factor
     lin.factor_s = time.perf_counter() - t0
     traj.linear_solve_s += lin.factor_s
@@ -474,26 +485,40 @@ def _event(op: Operation, V: float, I: float) -> float | None:
 
 
 def _locate(system, lin, op, run, h, scale_A, options, traj, cap_V, g0: float, g1: float, result):
-    """Secant iteration on the step size until the cut-off is met within the tolerance."""
+    """Illinois (modified regula falsi) iteration on the step size until the cut-off is met within the
+    tolerance. The bracket [lo, hi] holds only steps that converged (g > 0 before the cut-off, g <= 0
+    past it); a step whose Newton iteration fails is retried halfway back to ``lo``, and never taken
+    for one past the cut-off (the cut-off need not lie before it)."""
     tol = options.event_tolerance_V if op.galvanostatic else options.event_tolerance_rel * op.cutoff_A
     lo, glo, hi, ghi = 0.0, g0, h, g1
     best = (h, result)
-    for _ in range(30):
-        h_try = lo + (hi - lo) * glo / (glo - ghi) if glo != ghi else 0.5 * (lo + hi)
-        h_try = min(max(h_try, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
+    side = 0                       # which end moved last: +1 lo, -1 hi (Illinois halves the other's g)
+    h_try = _secant(lo, glo, hi, ghi)
+    for _ in range(LOCATE_MAX):
         try:
             res = _attempt(system, lin, op, run, h_try, scale_A, options, traj, cap_V)
         except _NoConvergence:
-            hi, ghi = h_try, -abs(ghi)
+            h_try = lo + 0.5 * (h_try - lo)
             continue
         g = _event(op, system.cell_voltage(res[0]), system.current_A(res[1]))
         if abs(g) <= tol:
             return h_try, res
         if g > 0:
             lo, glo = h_try, g
+            ghi = ghi / 2 if side == 1 else ghi
+            side = 1
         else:
             hi, ghi, best = h_try, g, (h_try, res)
+            glo = glo / 2 if side == -1 else glo
+            side = -1
+        h_try = _secant(lo, glo, hi, ghi)
     return best
+
+
+def _secant(lo: float, glo: float, hi: float, ghi: float) -> float:
+    """The zero of the line through (lo, glo) and (hi, ghi), kept 1 % of the bracket from its ends."""
+    h = lo + (hi - lo) * glo / (glo - ghi) if glo != ghi else 0.5 * (lo + hi)
+    return min(max(h, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
 
 
 def integrate(system: TransientSystem, y0: np.ndarray, operations: list[Operation], options: Options = Options(),

@@ -183,6 +183,51 @@ def test_time_integration_is_second_order():
     assert 1.9 < order < 2.4
 
 
+def test_a_singular_newton_matrix_shortens_the_step(monkeypatch):
+    """A Newton matrix SuperLU finds singular (a zero pivot; met at a wild Newton iterate of the
+    12 um pillar cell) rejects the step like a diverging Newton iteration: the run retries shorter
+    steps and ends where the undisturbed run does. Here every fifth factorisation is made singular."""
+    from solvers import integrator, linsolve  # noqa: PLC0415
+
+    case = load_case(planar({"protocol": [{"discharge": "2C", "until": "3.6 V"}]},
+                            {"base": "LiCoO2", "ocp": LINEAR_OCP}))
+    clean = run_case(case).record["solution"]
+    calls = [0]
+
+    def every_fifth_singular(A):
+        calls[0] += 1
+        if calls[0] % 5 == 0:
+            A = A.tolil()
+            A[0, :] = 0.0               # an exactly zero row: SuperLU's "Factor is exactly singular"
+            A = A.tocsc()
+        return linsolve.factorize(A)
+
+    monkeypatch.setattr(integrator, "factorize", every_fifth_singular)
+    hit = run_case(case).record["solution"]
+    assert calls[0] >= 5
+    assert hit["rejected_steps"] > clean["rejected_steps"]
+    assert hit["steps"][0]["ended_by"] == "voltage"
+    assert hit["duration_s"] == pytest.approx(clean["duration_s"], rel=1e-3)
+    assert hit["lithium_balance_relative_error"] < 1e-8
+
+
+def test_singular_matrices_raise_a_solver_error():
+    """Both direct solvers name a singular matrix with a SolverError (one line from mb3d, exit 1),
+    not SuperLU's bare RuntimeError."""
+    import scipy.sparse as sp  # noqa: PLC0415
+
+    from solvers.fem import SolverError, spd_solver  # noqa: PLC0415
+    from solvers.linsolve import SingularMatrix, factorize  # noqa: PLC0415
+
+    # a pure-Neumann Laplacian (a floating potential): elimination leaves an exactly zero pivot
+    A = sp.csc_matrix(np.array([[1.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 1.0]]))
+    with pytest.raises(SingularMatrix, match="exactly singular"):
+        factorize(A)
+    assert issubclass(SingularMatrix, SolverError)
+    with pytest.raises(SolverError, match="system matrix is singular"):
+        spd_solver(A, method="direct")
+
+
 def test_loss_breakdown_at_the_end_of_discharge():
     """The planar cell after 10 min at 2C: the losses add up to U_c(mean x) - V (to 1e-9), and each is
     the closed form's: the electrolyte drop j t / sigma, the anode and cathode overpotentials at the
