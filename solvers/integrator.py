@@ -12,7 +12,8 @@ The local error of the lithiation is estimated from the quadratic predictor thro
 states (Milne's device: y - y_P = C_P y''' and y - y_C = C_C y''' with the constants of the actual
 step sizes, so LTE ~ C_C (y_C - y_P) / (C_P - C_C)) and kept below ``x_tolerance``; a step is
 rejected above it, and the next step is h (0.9 / err)^(1/3) within [h/5, 2h]. An event (a cut-off)
-inside a step is located by secant iteration on the step size to ``event_tolerance``.
+inside a step is located by Illinois (regula falsi) iteration on the step size to
+``event_tolerance``, bracketed by converged steps only.
 
 Newton's method uses the consistent Jacobian at every iterate, applied without assembly
 (:meth:`TransientSystem.jacobian_action`); the linear system is solved by GMRES preconditioned with
@@ -22,7 +23,8 @@ planar cell at 1C (2 k unknowns): 71 factorisations and 556 Newton iterations wi
 as a chord (refactorised when the mass factor a0/h moved by 2x), 10 and 136 with this scheme; the
 discharge takes 1.6 s instead of 3.7 s. A step whose Newton iteration stops contracting is retried
 shorter rather than refactorised again (near the cut-off, 20 factorisations were spent per failed
-step before).
+step before). A Newton matrix that is singular to working precision (a zero pivot, at an iterate
+far from the solution) fails the iteration the same way.
 
 Charge and energy are accumulated with the same BDF weights as the stored Li, so that the Li balance
 closes to the Newton tolerance.

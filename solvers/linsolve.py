@@ -9,12 +9,19 @@ back end                                      factorisation    fill (L+U)
 SuperLU, COLAMD ordering (scipy's default)    5.9 s            26.8 M
 SuperLU, minimum degree on A^T + A            6.9 s            16.4 M
 SuperLU, same ordering, symmetric mode        2.4 s            16.4 M
+(diagonal pivots within 100x of the column's
+largest entry)
 PARDISO (MKL, via pypardiso, 2 threads)       1.3 s            --
 ============================================  ===============  ===========
 
 SuperLU in symmetric mode (diagonal pivots preferred, fill-reducing ordering of A^T + A) is the
 default: the matrices are structurally symmetric and, once scaled to a unit diagonal, diagonally
-strong, so partial pivoting only adds fill. PARDISO is used only when asked for with the environment
+strong, so partial pivoting only adds fill. The diagonal pivots are kept whatever their size
+(``diag_pivot_thresh`` 0): with 0.01, a Jacobian late in the 5C discharge of a periodic 2 x 2 gyroid
+block (15.5 k unknowns) pivoted off the diagonal and filled 56 M entries in 42 s instead of 4.7 M in
+1 s, for no better a factor (it is nearly singular: a probe solve is off by 2e-2 either way); the
+demo pillar discharge (bench/bench_transient.py) went from 13.5 s to 9.8 s. Only an exactly zero
+pivot brings threshold pivoting back (``PIVOT_THRESHOLDS``). PARDISO is used only when asked for with the environment
 variable ``MB3D_LINEAR_SOLVER=pardiso`` (``pip install pypardiso``): it wins on one large
 factorisation but lost on the planar cell (2 k unknowns, hundreds of solves: 32 s against 2.4 s of
 linear algebra, with the second core busy), where pypardiso hashes the matrix at every solve and
@@ -40,6 +47,8 @@ from .fem import SolverError
 __all__ = ["Factor", "SingularMatrix", "factorize", "backend", "BACKENDS"]
 
 BACKENDS = ("superlu", "pardiso")
+#: SuperLU's diag_pivot_thresh, the next tried after a zero pivot (see _SuperLU)
+PIVOT_THRESHOLDS = (0.0, 0.01)
 
 
 class SingularMatrix(SolverError):
@@ -53,14 +62,19 @@ class Factor(Protocol):
 
 
 class _SuperLU:
+    """Diagonal pivots (``diag_pivot_thresh`` 0: fill as the ordering planned it); a zero pivot redoes
+    the factorisation with threshold pivoting (``PIVOT_THRESHOLDS``) before the matrix is called
+    singular."""
+
     def __init__(self, A: sp.csc_matrix):
-        # diag_pivot_thresh 0.01: keep the diagonal pivot unless it is 100x smaller than the column's
-        # largest entry (scipy's default 1.0 pivots for size, and with COLAMD fills in 1.6x more)
-        try:
-            self._lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.01,
-                                 options={"SymmetricMode": True})
-        except RuntimeError as exc:     # SuperLU's "Factor is exactly singular"
-            raise SingularMatrix(f"sparse LU of a {A.shape[0]} x {A.shape[0]} matrix: {exc}") from None
+        for k, thresh in enumerate(PIVOT_THRESHOLDS):
+            try:
+                self._lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=thresh,
+                                     options={"SymmetricMode": True})
+                return
+            except RuntimeError as exc:     # SuperLU's "Factor is exactly singular"
+                if k + 1 == len(PIVOT_THRESHOLDS):
+                    raise SingularMatrix(f"sparse LU of a {A.shape[0]} x {A.shape[0]} matrix: {exc}") from None
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         return self._lu.solve(b)

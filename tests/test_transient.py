@@ -224,6 +224,9 @@ def test_singular_matrices_raise_a_solver_error():
     with pytest.raises(SingularMatrix, match="exactly singular"):
         factorize(A)
     assert issubclass(SingularMatrix, SolverError)
+    # a zero diagonal of a regular matrix: the diagonal pivot is zero, threshold pivoting solves it
+    P = sp.csc_matrix(np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 3.0]]))
+    assert np.allclose(factorize(P).solve(np.array([2.0, 1.0, 3.0])), [1.0, 1.0, 1.0])
     with pytest.raises(SolverError, match="system matrix is singular"):
         spd_solver(A, method="direct")
 
