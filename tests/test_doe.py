@@ -329,7 +329,10 @@ def test_mesh_cache_reuses_geometry_and_mesh():
 
 def test_points_sharing_a_mesh_go_to_one_worker(tmp_path):
     """2 geometries x 3 voltages on 2 workers: each geometry's points are split into chunks of 2 and 1
-    (every worker busy), so each geometry is meshed twice and reused once: 2 cache hits of 6."""
+    (every worker busy). The second point of a chunk always reuses its first point's mesh (2 hits at
+    least); a chunk that starts after another chunk of its geometry has meshed reuses that mesh too (the
+    parent keeps one cache for its threads: how often depends on timing), and each geometry is meshed
+    at least once (4 hits at most)."""
     p = study_file(tmp_path, factors={"geometry.pitch": {"levels": [40, 45]},
                                       "physics.voltage": {"levels": ["0.1 V", "0.2 V", "0.3 V"]}})
     study = doe.load_study(p)
@@ -337,7 +340,7 @@ def test_points_sharing_a_mesh_go_to_one_worker(tmp_path):
     assert sorted(len(g) for g in groups) == [1, 1, 2, 2]
     assert all(len({q.factors["geometry.pitch"] for q in g}) == 1 for g in groups)
     counts = doe.run_study(study, tmp_path / "out", workers=2)
-    assert counts["ok"] == 6 and counts["mesh_cache_hits"] == 2
+    assert counts["ok"] == 6 and 2 <= counts["mesh_cache_hits"] <= 4
 
 
 def test_sobol_study_reports_indices(tmp_path):
